@@ -1,0 +1,22 @@
+#!/bin/sh
+# Installs the Debian packages annot needs to build, test and run, when any is missing.
+# This is the one list of system dependencies; keep it in step with docs/ and DESIGN notes.
+set -eu
+PACKAGES="gcc g++ make cmake pkg-config sqlite3 libsqlite3-dev libjansson-dev libxml2-dev
+libsodium-dev libcmocka-dev python3"
+
+missing=""
+for p in $PACKAGES; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+echo "annot: installing missing Debian packages:$missing" >&2
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+# A fresh machine has empty package lists; refresh them only when an install fails.
+if ! $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null 2>&1; then
+    $SUDO apt-get update -qq >/dev/null
+    $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi

@@ -1,0 +1,12 @@
+/* Wall-clock helpers. Timestamps are stored as ISO 8601 UTC text with microseconds, the
+ * shape Label Studio exports ("2026-01-31T12:00:00.000000Z"). */
+#ifndef AN_CLOCK_H
+#define AN_CLOCK_H
+
+/* Writes the current UTC time into out (at least 32 bytes). */
+void an_now_iso(char out[32]);
+
+/* Seconds since an arbitrary fixed point, for measuring durations. */
+double an_monotonic(void);
+
+#endif

@@ -1,0 +1,5 @@
+/* Placeholder until the format is written. */
+#include "formats/format.h"
+
+const an_format an_format_csv = {.name = "csv"};
+const an_format an_format_tsv = {.name = "tsv"};

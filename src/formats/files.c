@@ -1,0 +1,4 @@
+/* Placeholder until the format is written. */
+#include "formats/format.h"
+
+const an_format an_format_files = {.name = "files"};
