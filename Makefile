@@ -4,7 +4,7 @@
 #   make test   install missing Debian packages, build with sanitizers, run every test
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all build deps run test bench clean format
+.PHONY: all build deps run test fuzz bench clean format
 all: build
 
 build:
@@ -17,12 +17,19 @@ deps:
 run: deps build
 	@scripts/demo.sh
 
-test: deps
+test:
+	@scripts/deps.sh --test
 	@cmake -S . -B build/test -DCMAKE_BUILD_TYPE=Debug -DANNOT_SANITIZE=ON >/dev/null
 	@cmake --build build/test -j $(JOBS)
 	@cd build/test && ctest --output-on-failure -j $(JOBS)
+	@scripts/fuzz.sh
 
-bench: deps build
+fuzz:
+	@scripts/deps.sh --test
+	@FUZZ_SECONDS=$${FUZZ_SECONDS:-120} scripts/fuzz.sh
+
+bench: build
+	@scripts/deps.sh --test
 	@bench/run.sh
 
 format:

@@ -1,9 +1,15 @@
 #!/bin/sh
 # Installs the Debian packages annot needs to build, test and run, when any is missing.
-# This is the one list of system dependencies; keep it in step with docs/ and DESIGN notes.
+# This is the one list of system dependencies.
+#   scripts/deps.sh         what building and running needs (make, make run)
+#   scripts/deps.sh --test  that, plus what the tests, fuzzers and benchmarks need (make test)
 set -eu
-PACKAGES="gcc g++ make cmake pkg-config sqlite3 libsqlite3-dev libjansson-dev libxml2-dev
-libsodium-dev libcmocka-dev python3"
+PACKAGES="gcc make cmake pkg-config libsqlite3-dev libjansson-dev libxml2-dev libsodium-dev"
+if [ "${1:-}" = "--test" ]; then
+    # cmocka runs the unit tests; python3 checks outputs in integration tests; clang builds
+    # the libFuzzer targets; sqlite3 is the benchmarks' baseline.
+    PACKAGES="$PACKAGES libcmocka-dev python3 clang libclang-rt-14-dev sqlite3"
+fi
 
 missing=""
 for p in $PACKAGES; do
