@@ -77,6 +77,16 @@ int an_format_sniff(const char *path, const an_format **out, an_err *err);
  * NULL when there is none. */
 const an_annotation_row *an_export_pick_annotation(const an_task_row *row);
 
+/* The per-control values Label Studio's JSON_MIN and CSV exports show for one result (the
+ * JSON array text result_text): sets out[control name] for each control that has items in
+ * it — choices: the choice string, or a list when several; textarea: the text, or a list;
+ * rating, number: the number; labels, rectanglelabels and other region types: the list of
+ * value objects (with original_width/original_height when the item has them). Controls come
+ * in cfg's order (cfg NULL: every from_name, in result order). AN_EINVAL naming where when
+ * result_text is not a JSON array. Implemented in ls_json.c. */
+int an_export_min_values(const an_config *cfg, const char *result_text, const char *where,
+                         json_t *out, an_err *err);
+
 /* Each format's definition, one per file. */
 extern const an_format an_format_ls_json, an_format_ls_jsonl, an_format_json_min,
     an_format_csv, an_format_tsv, an_format_files, an_format_coco, an_format_yolo,
