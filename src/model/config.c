@@ -575,14 +575,11 @@ int an_config_parse(const char *xml, size_t len, an_config **out, an_err *err)
 {
     *out = NULL;
     if (len == 0)
-        return an_err_set(err, AN_EINVAL, "config",
-                          "the labeling config is empty; write one "
-                          "starting with <View>");
+        return an_err_set(err, AN_EINVAL, "config:1",
+                          "the labeling config is empty; write one starting with <View>");
     if (len > INT_MAX)
-        return an_err_set(err, AN_EINVAL, "config",
-                          "the labeling config is too large (%zu "
-                          "bytes)",
-                          len);
+        return an_err_set(err, AN_EINVAL, "config:1",
+                          "the labeling config is too large (%zu bytes)", len);
     /* libxml2 2.9 must be initialised once before threads parse concurrently. */
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, xmlInitParser);

@@ -246,7 +246,7 @@ static void test_xml_errors(void **state)
                 "XML syntax error at line 4", NULL);
     parse_fails("<View>\n<Text name=\"t value=\"$t\"/>\n</View>", "config:2", "XML syntax error",
                 NULL);
-    parse_fails("", "config", "empty", NULL);
+    parse_fails("", "config:1", "empty", NULL);
     parse_fails("   ", "config:1", "XML syntax error", NULL);
 }
 
