@@ -1,0 +1,46 @@
+/* The backend-neutral part of the store interface: role names and the _clear functions of
+ * the structs the store returns. Every backend (sqlite.c, later pg.c) shares these, so a
+ * role is spelled the same way whatever holds the workspace. */
+#include "store/store.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const role_names[] = {
+    [AN_ROLE_ANNOTATOR] = "annotator",
+    [AN_ROLE_REVIEWER] = "reviewer",
+    [AN_ROLE_MANAGER] = "manager",
+    [AN_ROLE_ADMIN] = "admin",
+};
+
+const char *an_role_name(an_role r)
+{
+    if ((unsigned)r >= sizeof role_names / sizeof role_names[0]) return "unknown";
+    return role_names[r];
+}
+
+int an_role_parse(const char *s)
+{
+    if (!s) return -1;
+    for (size_t i = 0; i < sizeof role_names / sizeof role_names[0]; i++)
+        if (strcmp(s, role_names[i]) == 0) return (int)i;
+    return -1;
+}
+
+void an_user_clear(an_user *u)
+{
+    if (!u) return;
+    free(u->name);
+    free(u->created_at);
+    memset(u, 0, sizeof *u);
+}
+
+void an_project_clear(an_project *p)
+{
+    if (!p) return;
+    free(p->name);
+    free(p->config);
+    free(p->settings);
+    free(p->created_at);
+    memset(p, 0, sizeof *p);
+}
