@@ -165,7 +165,7 @@ static bool is_space(unsigned char c)
 
 /* ---- ls-json reader ----------------------------------------------------------------- */
 
-typedef enum { ST_START, ST_BEFORE, ST_ELEM, ST_AFTER_ELEM, ST_DONE } scan_state;
+typedef enum { ST_START, ST_BEFORE, ST_ELEM, ST_DONE } scan_state;
 
 typedef struct scan {
     input in;
@@ -350,7 +350,6 @@ static int scan_buffer(scan *sc, an_err *err)
                 if ((rc = scan_element(sc, err)) < 0) return rc;
             }
             continue;
-        case ST_AFTER_ELEM:
         case ST_DONE:
             if (is_space(c)) continue;
             rc = reject(sc->sink, in->path, err,

@@ -74,6 +74,7 @@ static bool is_text(const unsigned char *h, size_t n)
 
 an_media_kind an_media_kind_of(const unsigned char *h, size_t n)
 {
+    /* An empty head tells nothing: an empty file is not taken for an (empty) text. */
     if (!h || n == 0) return AN_MEDIA_UNKNOWN;
     /* images */
     if (has(h, n, 0, "\x89PNG\r\n\x1a\n", 8)) return AN_MEDIA_IMAGE;
