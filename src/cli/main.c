@@ -1,6 +1,80 @@
+/* annot: the command line front end. Global options, then one subcommand. */
 #include <stdio.h>
-int main(void)
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+#define ANNOT_VERSION "0.1.0"
+
+static const struct command {
+    const char *name;
+    cli_cmd_fn fn;
+    const char *summary;
+} commands[] = {
+    {"project", cmd_project, "create and list projects"},
+    {"import", cmd_import, "import tasks, annotations and predictions from files"},
+    {"export", cmd_export, "export a project in a chosen format"},
+    {"stats", cmd_stats, "counts of tasks, annotations, predictions and labels"},
+    {"user", cmd_user, "add and list users"},
+    {"formats", cmd_formats, "list the import and export formats"},
+};
+
+static void usage(FILE *f)
 {
-    puts("annot");
-    return 0;
+    fprintf(f, "usage: annot [--db PATH] COMMAND [ARGS]\n\n"
+               "annot is a data annotation platform; a workspace is one database.\n\n"
+               "Global options:\n"
+               "  --db PATH    the workspace (default: $ANNOT_DB, else ./annot.db)\n"
+               "  --version    print the version\n"
+               "  --help       this help; `annot COMMAND --help` for a command\n\n"
+               "Commands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "\nExit status: 0 ok, 1 bad input or usage, 2 internal error.\n");
+}
+
+int main(int argc, char **argv)
+{
+    cli c = {.db = getenv("ANNOT_DB")};
+    if (!c.db || !*c.db) c.db = "annot.db";
+    int i = 1;
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        if (strcmp(argv[i], "--db") == 0 && i + 1 < argc) {
+            c.db = argv[++i];
+        } else if (strncmp(argv[i], "--db=", 5) == 0) {
+            c.db = argv[i] + 5;
+        } else if (cli_is_help(argv[i])) {
+            usage(stdout);
+            return 0;
+        } else if (strcmp(argv[i], "--version") == 0) {
+            puts("annot " ANNOT_VERSION);
+            return 0;
+        } else {
+            fprintf(stderr, "annot: error: unknown global option %s (see `annot --help`)\n",
+                    argv[i]);
+            return 1;
+        }
+    }
+    if (i >= argc) {
+        usage(stderr);
+        return 1;
+    }
+    int status = -1;
+    for (size_t k = 0; k < sizeof commands / sizeof commands[0]; k++) {
+        if (strcmp(argv[i], commands[k].name) == 0) {
+            status = commands[k].fn(&c, argc - i, argv + i);
+            break;
+        }
+    }
+    if (status < 0) {
+        fprintf(stderr, "annot: error: unknown command \"%s\" (see `annot --help`)\n", argv[i]);
+        status = 1;
+    }
+    if (c.store) an_store_close(c.store);
+    if (fflush(stdout) != 0) {
+        perror("annot: error: cannot write the output");
+        if (status == 0) status = 2;
+    }
+    return status;
 }

@@ -36,6 +36,8 @@ typedef struct import_run {
     an_progress bar;
     an_buf text;
     an_label_ref labels[MAX_LABELS_PER_RESULT];
+    int64_t known_users[64]; /* annotator ids already ensured, so most records skip the store */
+    size_t n_known_users;
 } import_run;
 
 static int begin(import_run *run, an_err *err)
@@ -188,6 +190,18 @@ static size_t collect_labels(import_run *run, const json_t *result)
     return n;
 }
 
+/* Annotators named by id must exist; ids from another workspace become placeholders. */
+static int ensure_annotator(import_run *run, int64_t id, an_err *err)
+{
+    if (id <= 0) return 0;
+    for (size_t i = 0; i < run->n_known_users; i++)
+        if (run->known_users[i] == id) return 0;
+    int rc = an_store_user_ensure(run->s, id, err);
+    if (rc == 0 && run->n_known_users < sizeof run->known_users / sizeof run->known_users[0])
+        run->known_users[run->n_known_users++] = id;
+    return rc;
+}
+
 static int store_record(import_run *run, const an_record *rec, an_err *err)
 {
     int rc = begin(run, err);
@@ -217,10 +231,13 @@ static int store_record(import_run *run, const an_record *rec, an_err *err)
     for (size_t i = 0; rec->annotations && i < json_array_size(rec->annotations); i++) {
         const json_t *a = json_array_get(rec->annotations, i);
         const json_t *result = json_object_get(a, "result");
+        int64_t annotator = annotator_of(a);
+        rc = ensure_annotator(run, annotator, err);
+        if (rc < 0) return rc;
         char *text = an_json_text(result);
         an_annotation_in in = {.task_id = task_id,
                                .project_id = run->p->id,
-                               .annotator_id = annotator_of(a),
+                               .annotator_id = annotator,
                                .result = text,
                                .lead_time = opt_num(a, "lead_time"),
                                .ground_truth = json_is_true(json_object_get(a, "ground_truth")),

@@ -28,8 +28,11 @@ const an_format *an_format_find(const char *name)
 int an_format_sniff(const char *path, const an_format **out, an_err *err)
 {
     struct stat st;
-    if (stat(path, &st) != 0)
+    if (stat(path, &st) != 0) {
+        if (errno == ENOENT)
+            return an_err_set(err, AN_ENOTFOUND, path, "%s does not exist; check the path", path);
         return an_err_set(err, AN_EIO, path, "cannot read %s: %s", path, strerror(errno));
+    }
     bool is_dir = S_ISDIR(st.st_mode);
     unsigned char head[4096];
     size_t n = 0;

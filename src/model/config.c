@@ -444,7 +444,7 @@ static int visit(parser *p, xmlNode *n, size_t ctl)
         if (in)
             return fail(p, line, "<%s> at line %ld cannot be inside <%s> (line %d); move it out",
                         name, line, tag_info[in->tag].name, in->line);
-        size_t index;
+        size_t index = 0;
         if ((rc = add_control(p, n, tag, line, &index))) return rc;
         if ((rc = walk(p, n, index))) return rc;
         const an_control *c = &p->cfg->controls[index];

@@ -149,6 +149,7 @@ enum stmt_id {
     ST_USER_INSERT,
     ST_USER_BY_NAME,
     ST_USER_BY_ID,
+    ST_USER_ENSURE,
     ST_PROJECT_INSERT,
     ST_PROJECT_BY_NAME,
     ST_PROJECT_BY_ID,
@@ -185,6 +186,8 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_USER_INSERT] = "INSERT INTO users (name, role, created_at) VALUES (?1, ?2, ?3)",
     [ST_USER_BY_NAME] = "SELECT id, name, role, created_at FROM users WHERE name = ?1",
     [ST_USER_BY_ID] = "SELECT id, name, role, created_at FROM users WHERE id = ?1",
+    [ST_USER_ENSURE] = "INSERT INTO users (id, name, role, created_at) "
+                       "VALUES (?1, 'imported-user-' || ?1, 'annotator', ?2) ON CONFLICT DO NOTHING",
     [ST_PROJECT_INSERT] = "INSERT INTO projects (name, created_at, settings, config) "
                           "VALUES (?1, ?2, ?3, ?4)",
     [ST_PROJECT_BY_NAME] = "SELECT " PROJECT_COLUMNS " FROM projects WHERE name = ?1",
@@ -280,7 +283,7 @@ static int stmt_run(an_store *s, sqlite3_stmt *st, an_err *err, const char *doin
 
 static int exec_id(an_store *s, enum stmt_id id, an_err *err, const char *doing)
 {
-    sqlite3_stmt *st;
+    sqlite3_stmt *st = NULL;
     int rc = stmt_get(s, id, &st, err);
     if (rc) return rc;
     return stmt_run(s, st, err, doing);
@@ -346,7 +349,7 @@ static int busy_wait(void *ud, int attempts)
 
 static int pragma_int(an_store *s, const char *sql, int *out, an_err *err)
 {
-    sqlite3_stmt *st;
+    sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
     if (rc != SQLITE_OK) return db_fail(s, err, rc, "reading the workspace header");
     rc = sqlite3_step(st);
@@ -528,7 +531,7 @@ int an_store_commit(an_store *s, an_err *err)
                           "the transaction was rolled back after an earlier error, so nothing "
                           "since begin was saved; fix that error and run the operation again");
     }
-    sqlite3_stmt *st;
+    sqlite3_stmt *st = NULL;
     if ((rc = stmt_get(s, ST_COUNTERS_ADD, &st, err))) goto fail;
     for (size_t i = 0; i < s->n_pend; i++) {
         const pending *p = &s->pend[i];
@@ -650,7 +653,7 @@ int an_store_user_add(an_store *s, const char *name, an_role role, int64_t *id_o
                           "unknown role %d; use admin, manager, reviewer or annotator", (int)role);
     bool own;
     if ((rc = begin_own(s, &own, err))) return rc;
-    sqlite3_stmt *st;
+    sqlite3_stmt *st = NULL;
     if (!(rc = stmt_get(s, ST_USER_INSERT, &st, err))) {
         sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, an_role_name(role), -1, SQLITE_STATIC);
@@ -669,6 +672,19 @@ int an_store_user_add(an_store *s, const char *name, an_role role, int64_t *id_o
     return finish_own(s, own, rc, err);
 }
 
+int an_store_user_ensure(an_store *s, int64_t id, an_err *err)
+{
+    if (id <= 0) return an_err_set(err, AN_EINVAL, "annotator_id", "user ids are positive");
+    if (s->tx != TX_WRITE)
+        return an_err_set(err, AN_EINTERNAL, "user", "an_store_user_ensure needs a transaction");
+    sqlite3_stmt *st = NULL;
+    int rc = stmt_get(s, ST_USER_ENSURE, &st, err);
+    if (rc) return rc;
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_text(st, 2, s->tx_now, -1, SQLITE_STATIC);
+    return stmt_run(s, st, err, "adding an imported annotator");
+}
+
 static void user_from_row(sqlite3_stmt *st, an_user *u)
 {
     u->id = sqlite3_column_int64(st, 0);
@@ -683,7 +699,7 @@ static void user_from_row(sqlite3_stmt *st, an_user *u)
 static int lookup(an_store *s, enum stmt_id id, const char *text, int64_t num,
                   void (*fill)(sqlite3_stmt *, void *), void *out, an_err *err)
 {
-    sqlite3_stmt *st;
+    sqlite3_stmt *st = NULL;
     int rc = stmt_get(s, id, &st, err);
     if (rc) return rc;
     if (text)
@@ -721,7 +737,7 @@ int an_store_user_get(an_store *s, const char *name_or_id, an_user *out, an_err 
 int an_store_user_list(an_store *s, an_user_cb cb, void *ud, an_err *err)
 {
     /* A fresh statement, not a cached one: the callback may call back into the store. */
-    sqlite3_stmt *st;
+    sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(s->db, "SELECT id, name, role, created_at FROM users ORDER BY id",
                                 -1, &st, NULL);
     if (rc != SQLITE_OK) return db_fail(s, err, rc, "listing users");
@@ -767,7 +783,7 @@ int an_store_project_create(an_store *s, const char *name, const char *config_xm
         return an_err_set(err, AN_EINVAL, "config", "the project has no labeling config; give one");
     bool own;
     if ((rc = begin_own(s, &own, err))) return rc;
-    sqlite3_stmt *st;
+    sqlite3_stmt *st = NULL;
     if (!(rc = stmt_get(s, ST_PROJECT_INSERT, &st, err))) {
         sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, s->tx_now, -1, SQLITE_STATIC);
@@ -806,7 +822,7 @@ int an_store_project_get(an_store *s, const char *name_or_id, an_project *out, a
 
 int an_store_project_list(an_store *s, an_project_cb cb, void *ud, an_err *err)
 {
-    sqlite3_stmt *st;
+    sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(s->db,
                                 "SELECT id, name, created_at, task_count, annotation_count, "
                                 "prediction_count FROM projects ORDER BY id",
@@ -834,7 +850,7 @@ int an_store_batch_create(an_store *s, int64_t project_id, const char *source, c
     if (id_out) *id_out = 0;
     int rc = need_write_tx(s, err, "an_store_batch_create");
     if (rc) return rc;
-    sqlite3_stmt *st;
+    sqlite3_stmt *st = NULL;
     if ((rc = stmt_get(s, ST_BATCH_INSERT, &st, err))) return rc;
     sqlite3_bind_int64(st, 1, project_id);
     sqlite3_bind_text(st, 2, source ? source : "", -1, SQLITE_STATIC);
@@ -856,7 +872,7 @@ int an_store_batch_add(an_store *s, int64_t batch_id, int64_t added, int64_t dup
 {
     int rc = need_write_tx(s, err, "an_store_batch_add");
     if (rc) return rc;
-    sqlite3_stmt *st;
+    sqlite3_stmt *st = NULL;
     if ((rc = stmt_get(s, ST_BATCH_ADD, &st, err))) return rc;
     sqlite3_bind_int64(st, 1, batch_id);
     sqlite3_bind_int64(st, 2, added);
@@ -889,7 +905,7 @@ int an_store_task_insert(an_store *s, const an_task_in *t, int64_t *id_out, an_e
         return an_err_set(err, AN_EINVAL, "data",
                           "the task's data is larger than 2 GB; split it or store the large "
                           "content as a file and refer to it");
-    sqlite3_stmt *st;
+    sqlite3_stmt *st = NULL;
     if ((rc = stmt_get(s, ST_TASK_INSERT, &st, err))) return rc;
     const char *created = t->created_at ? t->created_at : s->tx_now;
     sqlite3_bind_int64(st, 1, t->project_id);
@@ -981,7 +997,7 @@ int an_store_prediction_insert(an_store *s, const an_prediction_in *p, int64_t *
     if (isinf(p->score))
         return an_err_set(err, AN_EINVAL, "score",
                           "score is infinite; give a finite number or leave it out");
-    sqlite3_stmt *st;
+    sqlite3_stmt *st = NULL;
     if ((rc = stmt_get(s, ST_PREDICTION_INSERT, &st, err))) return rc;
     const char *created = p->created_at ? p->created_at : s->tx_now;
     sqlite3_bind_int64(st, 1, p->task_id);
@@ -1267,7 +1283,7 @@ void an_task_iter_close(an_task_iter *it)
 int an_store_label_counts(an_store *s, int64_t project_id, an_label_count_cb cb, void *ud,
                           an_err *err)
 {
-    sqlite3_stmt *st;
+    sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(s->db,
                                 "SELECT l.from_name, l.label, count(*) "
                                 "FROM annotation_labels l JOIN annotations a "
@@ -1292,7 +1308,7 @@ int an_store_label_counts(an_store *s, int64_t project_id, an_label_count_cb cb,
 int an_store_labeled_task_count(an_store *s, int64_t project_id, int64_t *out, an_err *err)
 {
     *out = 0;
-    sqlite3_stmt *st;
+    sqlite3_stmt *st = NULL;
     int rc = stmt_get(s, ST_LABELED_COUNT, &st, err);
     if (rc) return rc;
     sqlite3_bind_int64(st, 1, project_id);

@@ -64,6 +64,11 @@ void an_user_clear(an_user *u);
 int an_store_user_add(an_store *s, const char *name, an_role role, int64_t *id_out, an_err *err);
 /* Finds a user by name or numeric id. AN_ENOTFOUND when absent. */
 int an_store_user_get(an_store *s, const char *name_or_id, an_user *out, an_err *err);
+/* Makes sure user id exists, inside a transaction: when absent, adds a placeholder annotator
+ * named "imported-user-ID" that cannot log in. Annotations imported from another workspace
+ * keep their annotator ids this way, so agreement and per-annotator reports still tell their
+ * annotators apart. */
+int an_store_user_ensure(an_store *s, int64_t id, an_err *err);
 typedef int (*an_user_cb)(void *ud, const an_user *u);
 /* Calls cb for each user in id order; a non-zero return from cb stops and is returned. */
 int an_store_user_list(an_store *s, an_user_cb cb, void *ud, an_err *err);

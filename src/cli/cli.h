@@ -1,0 +1,42 @@
+/* Shared plumbing of the annot command line: each subcommand is one cmd_*.c file with a
+ * function of this shape. Commands are thin: they parse options, call the library, and
+ * print. Exit status: 0 ok, 1 bad input or usage, 2 internal error (docs/cli.md). */
+#ifndef AN_CLI_H
+#define AN_CLI_H
+
+#include <stdbool.h>
+
+#include "base/err.h"
+#include "store/store.h"
+
+typedef struct cli {
+    const char *db; /* workspace location: --db, else $ANNOT_DB, else ./annot.db */
+    an_store *store;
+    bool json; /* --json: machine-readable output on stdout */
+} cli;
+
+typedef int (*cli_cmd_fn)(cli *c, int argc, char **argv);
+
+/* Opens the workspace on first use. Returns NULL after printing the error. */
+an_store *cli_store(cli *c);
+
+/* Prints e (as JSON on stdout too when --json) and returns the exit status for it. */
+int cli_fail(cli *c, const an_err *e);
+
+/* Prints a usage error naming the command and how to get help; returns 1. */
+int cli_usage(cli *c, const char *cmd, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* True when arg is --help or -h. */
+bool cli_is_help(const char *arg);
+
+/* Finds a project by name or id, printing the error when absent. 0 ok, else exit status. */
+int cli_project(cli *c, const char *name_or_id, an_project *out);
+
+int cmd_project(cli *c, int argc, char **argv);
+int cmd_import(cli *c, int argc, char **argv);
+int cmd_export(cli *c, int argc, char **argv);
+int cmd_stats(cli *c, int argc, char **argv);
+int cmd_user(cli *c, int argc, char **argv);
+int cmd_formats(cli *c, int argc, char **argv);
+
+#endif

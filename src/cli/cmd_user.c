@@ -1,0 +1,95 @@
+/* annot user add NAME --role ROLE | annot user list */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/json.h"
+#include "cli/cli.h"
+
+static const char usage[] = "usage: annot user add NAME --role admin|manager|reviewer|annotator "
+                            "[--json]\n"
+                            "       annot user list [--json]\n";
+
+static int add(cli *c, int argc, char **argv)
+{
+    static const struct option longopts[] = {{"role", required_argument, 0, 'r'},
+                                             {"json", no_argument, 0, 'j'},
+                                             {"help", no_argument, 0, 'h'},
+                                             {0, 0, 0, 0}};
+    const char *role = NULL;
+    int ch;
+    optind = 0;
+    opterr = 0;
+    while ((ch = getopt_long(argc, argv, "r:jh", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 'r': role = optarg; break;
+        case 'j': c->json = true; break;
+        case 'h': fputs(usage, stdout); return 0;
+        default: return cli_usage(c, "user", "bad option %s", argv[optind - 1]);
+        }
+    }
+    if (optind + 1 != argc) return cli_usage(c, "user", "user add takes one NAME");
+    if (!role) return cli_usage(c, "user", "user add needs --role");
+    int r = an_role_parse(role);
+    if (r < 0)
+        return cli_usage(c, "user", "unknown role \"%s\"; use admin, manager, reviewer or annotator",
+                         role);
+    an_store *s = cli_store(c);
+    if (!s) return 2;
+    an_err e;
+    an_err_clear(&e);
+    int64_t id;
+    if (an_store_user_add(s, argv[optind], (an_role)r, &id, &e) < 0) return cli_fail(c, &e);
+    if (c->json)
+        printf("{\"id\":%lld}\n", (long long)id);
+    else
+        printf("%lld\n", (long long)id);
+    return 0;
+}
+
+static int print_user(void *ud, const an_user *u)
+{
+    cli *c = ud;
+    if (c->json) {
+        json_t *o = json_pack("{s:I,s:s,s:s,s:s}", "id", (json_int_t)u->id, "name", u->name,
+                              "role", an_role_name(u->role), "created_at", u->created_at);
+        char *text = an_json_text(o);
+        puts(text);
+        free(text);
+        json_decref(o);
+    } else {
+        printf("%-6lld %-24s %s\n", (long long)u->id, u->name, an_role_name(u->role));
+    }
+    return 0;
+}
+
+static int list(cli *c, int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0)
+            c->json = true;
+        else if (cli_is_help(argv[i])) {
+            fputs(usage, stdout);
+            return 0;
+        } else
+            return cli_usage(c, "user", "user list takes no argument %s", argv[i]);
+    }
+    an_store *s = cli_store(c);
+    if (!s) return 2;
+    an_err e;
+    an_err_clear(&e);
+    if (an_store_user_list(s, print_user, c, &e) < 0) return cli_fail(c, &e);
+    return 0;
+}
+
+int cmd_user(cli *c, int argc, char **argv)
+{
+    if (argc < 2 || cli_is_help(argv[1])) {
+        fputs(usage, argc < 2 ? stderr : stdout);
+        return argc < 2 ? 1 : 0;
+    }
+    if (strcmp(argv[1], "add") == 0) return add(c, argc - 1, argv + 1);
+    if (strcmp(argv[1], "list") == 0) return list(c, argc - 1, argv + 1);
+    return cli_usage(c, "user", "unknown subcommand \"%s\"", argv[1]);
+}

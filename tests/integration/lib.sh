@@ -1,0 +1,31 @@
+# Shared set-up for integration tests: sourced, not run. Each test gets a fresh temporary
+# folder (removed on success, kept and named on failure) and a workspace inside it.
+set -eu
+: "${ANNOT:?ANNOT must name the annot binary}"
+: "${ANNOT_SRC:?ANNOT_SRC must name the source tree}"
+T=$(mktemp -d "${TMPDIR:-/tmp}/annot-it.XXXXXX")
+export ANNOT_DB="$T/ws.db"
+PY=/usr/bin/python3
+cd "$T"
+trap 'rc=$?; if [ $rc -eq 0 ]; then rm -rf "$T"; else echo "test files kept in $T" >&2; fi' EXIT
+
+fail() {
+    echo "FAIL: $*" >&2
+    exit 1
+}
+
+# expect_status N CMD...: runs CMD, fails unless it exits with N.
+expect_status() {
+    want=$1
+    shift
+    set +e
+    "$@" >"$T/out" 2>"$T/err"
+    got=$?
+    set -e
+    [ "$got" -eq "$want" ] || fail "expected exit $want, got $got from: $* (stderr: $(cat "$T/err"))"
+}
+
+# json_get FILE EXPR: evaluates a Python expression on the JSON document j read from FILE.
+json_get() {
+    $PY -c "import json,sys; j=json.load(open(sys.argv[1])); print($2)" "$1"
+}
