@@ -19,6 +19,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,16 +77,22 @@ static const char *const migrations[] = {
     /* batch_id is deliberately not a foreign key: enforcing it would need an index on
      * tasks(batch_id) (deleting a batch or project checks every referencing task), an index
      * the hot import path would pay for on every row. */
+    /* Deduplication: hash_key, the first 64 bits of the content hash, is what the unique
+     * index holds — an integer key keeps that index small and its comparisons cheap, which
+     * is most of the cost of an insert. content_hash keeps all 128 bits; on a key conflict
+     * the full hashes are compared, and a true 64-bit collision probes the next key
+     * (open addressing over the index), so deduplication stays exact. */
     "CREATE TABLE tasks (\n"
     "  id INTEGER PRIMARY KEY,\n"
     "  project_id INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,\n"
     "  batch_id INTEGER,\n"
+    "  hash_key INTEGER NOT NULL,\n"
     "  content_hash BLOB NOT NULL,\n"
     "  created_at TEXT NOT NULL,\n"
     "  updated_at TEXT NOT NULL,\n"
     "  meta TEXT,\n"
     "  data TEXT NOT NULL,\n"
-    "  UNIQUE (project_id, content_hash)\n"
+    "  UNIQUE (project_id, hash_key)\n"
     ");\n"
     /* Unique (trivially, id is the key) so that annotations and predictions can reference
      * (project_id, id): one foreign key then checks both that the task exists and that it
@@ -140,6 +147,7 @@ enum stmt_id {
     ST_COMMIT,
     ST_ROLLBACK,
     ST_TASK_INSERT,
+    ST_TASK_HASH_AT,
     ST_ANNOTATION_INSERT,
     ST_LABEL_INSERT,
     ST_PREDICTION_INSERT,
@@ -166,8 +174,9 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_COMMIT] = "COMMIT",
     [ST_ROLLBACK] = "ROLLBACK",
     [ST_TASK_INSERT] = "INSERT INTO tasks (project_id, batch_id, content_hash, created_at, "
-                       "updated_at, meta, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
-                       "ON CONFLICT (project_id, content_hash) DO NOTHING",
+                       "updated_at, meta, data, hash_key) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
+                       "ON CONFLICT (project_id, hash_key) DO NOTHING",
+    [ST_TASK_HASH_AT] = "SELECT content_hash FROM tasks WHERE project_id = ?1 AND hash_key = ?2",
     [ST_ANNOTATION_INSERT] = "INSERT INTO annotations (task_id, project_id, annotator_id, "
                              "lead_time, ground_truth, was_cancelled, created_at, updated_at, "
                              "result) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -419,8 +428,17 @@ static int migrate(an_store *s, an_err *err)
     return 0;
 }
 
+/* SQLite's memory statistics take a global mutex on every allocation; annot never reads
+ * them, and turning them off must happen before SQLite initialises. */
+static void configure_sqlite(void)
+{
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 int an_store_open(const char *location, an_store **out, an_err *err)
 {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, configure_sqlite);
     *out = NULL;
     if (!location || !*location)
         return an_err_set(err, AN_EINVAL, "workspace",
@@ -905,24 +923,44 @@ int an_store_task_insert(an_store *s, const an_task_in *t, int64_t *id_out, an_e
         return an_err_set(err, AN_EINVAL, "data",
                           "the task's data is larger than 2 GB; split it or store the large "
                           "content as a file and refer to it");
-    sqlite3_stmt *st = NULL;
+    sqlite3_stmt *st = NULL, *probe = NULL;
     if ((rc = stmt_get(s, ST_TASK_INSERT, &st, err))) return rc;
     const char *created = t->created_at ? t->created_at : s->tx_now;
-    sqlite3_bind_int64(st, 1, t->project_id);
-    bind_id_or_null(st, 2, t->batch_id);
-    sqlite3_bind_blob(st, 3, t->hash, AN_HASH_BYTES, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, created, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 5, t->updated_at ? t->updated_at : created, -1, SQLITE_STATIC);
-    bind_text_or_null(st, 6, t->meta);
-    sqlite3_bind_text(st, 7, t->data, (int)t->data_len, SQLITE_STATIC);
-    int src = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (src == SQLITE_CONSTRAINT_FOREIGNKEY)
-        return an_err_set(err, AN_ENOTFOUND, "project_id",
-                          "no project numbered %lld; `annot project list` shows them",
-                          (long long)t->project_id);
-    if (src != SQLITE_DONE) return db_fail(s, err, src, "inserting a task");
-    if (sqlite3_changes(s->db) == 0) return 0; /* same content already in the project */
+    uint64_t key = 0;
+    for (int i = 0; i < 8; i++) key = key << 8 | t->hash[i];
+    /* Each round either inserts, finds the same content (a duplicate), or finds a different
+     * content under this key and moves to the next key. */
+    for (int round = 0;; round++) {
+        sqlite3_bind_int64(st, 1, t->project_id);
+        bind_id_or_null(st, 2, t->batch_id);
+        sqlite3_bind_blob(st, 3, t->hash, AN_HASH_BYTES, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, created, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 5, t->updated_at ? t->updated_at : created, -1, SQLITE_STATIC);
+        bind_text_or_null(st, 6, t->meta);
+        sqlite3_bind_text(st, 7, t->data, (int)t->data_len, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 8, (sqlite3_int64)key);
+        int src = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (src == SQLITE_CONSTRAINT_FOREIGNKEY)
+            return an_err_set(err, AN_ENOTFOUND, "project_id",
+                              "no project numbered %lld; `annot project list` shows them",
+                              (long long)t->project_id);
+        if (src != SQLITE_DONE) return db_fail(s, err, src, "inserting a task");
+        if (sqlite3_changes(s->db) == 1) break;
+        if (!probe && (rc = stmt_get(s, ST_TASK_HASH_AT, &probe, err))) return rc;
+        sqlite3_bind_int64(probe, 1, t->project_id);
+        sqlite3_bind_int64(probe, 2, (sqlite3_int64)key);
+        src = sqlite3_step(probe);
+        bool same = src == SQLITE_ROW && sqlite3_column_bytes(probe, 0) == AN_HASH_BYTES &&
+                    memcmp(sqlite3_column_blob(probe, 0), t->hash, AN_HASH_BYTES) == 0;
+        sqlite3_reset(probe);
+        if (src != SQLITE_ROW) return db_fail(s, err, src, "checking a task's content hash");
+        if (same) return 0; /* same content already in the project */
+        if (round > 64)
+            return an_err_set(err, AN_EINTERNAL, "content_hash",
+                              "too many content-hash collisions; report this as a bug");
+        key++;
+    }
     *id_out = sqlite3_last_insert_rowid(s->db);
     pending_for(s, t->project_id)->tasks++;
     return 0;

@@ -434,6 +434,46 @@ static void test_dedupe_by_hash(void **state)
     an_project_clear(&p);
 }
 
+/* Inserts data with a chosen hash, to force collisions of the 64-bit index key. */
+static int64_t put_with_hash(an_store *s, int64_t pid, const char *data, const uint8_t *hash)
+{
+    an_task_in t = {.project_id = pid, .data = data, .data_len = strlen(data)};
+    memcpy(t.hash, hash, AN_HASH_BYTES);
+    int64_t id = -1;
+    an_err err;
+    assert_int_equal(an_store_task_insert(s, &t, &id, &err), 0);
+    return id;
+}
+
+static void test_dedupe_exact_when_index_keys_collide(void **state)
+{
+    fixture *f = *state;
+    int64_t p1 = make_project(f->s, "one");
+    /* Three contents whose hashes share the first 64 bits (the index key) but differ after. */
+    uint8_t h1[AN_HASH_BYTES] = {1, 2, 3, 4, 5, 6, 7, 8, 1};
+    uint8_t h2[AN_HASH_BYTES] = {1, 2, 3, 4, 5, 6, 7, 8, 2};
+    uint8_t h3[AN_HASH_BYTES] = {1, 2, 3, 4, 5, 6, 7, 8, 3};
+    /* and one whose key is the next key (where h2's probe lands) */
+    uint8_t h4[AN_HASH_BYTES] = {1, 2, 3, 4, 5, 6, 7, 9, 4};
+    begin(f->s);
+    int64_t a = put_with_hash(f->s, p1, "{\"a\":1}", h1);
+    int64_t d = put_with_hash(f->s, p1, "{\"a\":4}", h4);
+    int64_t b = put_with_hash(f->s, p1, "{\"a\":2}", h2);
+    int64_t c = put_with_hash(f->s, p1, "{\"a\":3}", h3);
+    assert_true(a > 0 && b > a && c > b && d > a);
+    commit(f->s);
+    begin(f->s);
+    /* each is still recognised as already present */
+    assert_int_equal(put_with_hash(f->s, p1, "{\"a\":1}", h1), 0);
+    assert_int_equal(put_with_hash(f->s, p1, "{\"a\":2}", h2), 0);
+    assert_int_equal(put_with_hash(f->s, p1, "{\"a\":3}", h3), 0);
+    assert_int_equal(put_with_hash(f->s, p1, "{\"a\":4}", h4), 0);
+    commit(f->s);
+    an_project p = get_project(f->s, "one");
+    assert_int_equal(p.task_count, 4);
+    an_project_clear(&p);
+}
+
 static void test_insert_errors(void **state)
 {
     fixture *f = *state;
@@ -962,6 +1002,7 @@ int main(void)
         T(test_projects),
         T(test_writes_need_transaction),
         T(test_dedupe_by_hash),
+        T(test_dedupe_exact_when_index_keys_collide),
         T(test_insert_errors),
         T(test_counters_commit_and_rollback),
         T(test_batches),
