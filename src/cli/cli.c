@@ -2,6 +2,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/buf.h"
@@ -30,12 +31,17 @@ int cli_fail(cli *c, const an_err *e)
                               e->msg);
         if (e->where[0])
             json_object_set_new(json_object_get(o, "error"), "where", json_string(e->where));
-        char *text = an_json_text(o);
-        puts(text);
-        free(text);
-        json_decref(o);
+        cli_print_json(o);
     }
     return an_err_exit_status(e);
+}
+
+void cli_print_json(json_t *j)
+{
+    char *text = an_json_text(j);
+    puts(text);
+    free(text);
+    json_decref(j);
 }
 
 int cli_usage(cli *c, const char *cmd, const char *fmt, ...)

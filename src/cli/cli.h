@@ -4,6 +4,7 @@
 #ifndef AN_CLI_H
 #define AN_CLI_H
 
+#include <jansson.h>
 #include <stdbool.h>
 
 #include "base/err.h"
@@ -22,6 +23,9 @@ an_store *cli_store(cli *c);
 
 /* Prints e (as JSON on stdout too when --json) and returns the exit status for it. */
 int cli_fail(cli *c, const an_err *e);
+
+/* Prints j as one line of canonical JSON on stdout and releases it. */
+void cli_print_json(json_t *j);
 
 /* Prints a usage error naming the command and how to get help; returns 1. */
 int cli_usage(cli *c, const char *cmd, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

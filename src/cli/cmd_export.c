@@ -60,10 +60,7 @@ int cmd_export(cli *c, int argc, char **argv)
     if (c->json) {
         json_t *j = json_pack("{s:I,s:f,s:s,s:s}", "tasks", (json_int_t)r.tasks, "seconds",
                               r.seconds, "format", o.format, "path", o.out_path);
-        char *text = an_json_text(j);
-        puts(text);
-        free(text);
-        json_decref(j);
+        cli_print_json(j);
     } else if (o.out_path)
         fprintf(stderr, "exported %lld tasks to %s in %.2f s\n", (long long)r.tasks, o.out_path,
                 r.seconds);

@@ -26,10 +26,7 @@ int cmd_formats(cli *c, int argc, char **argv)
             json_t *o = json_pack("{s:s,s:b,s:b,s:b,s:s}", "name", fmt->name, "import",
                                   fmt->read != NULL, "export", fmt->export_begin != NULL,
                                   "folder", fmt->export_to_dir, "description", desc);
-            char *text = an_json_text(o);
-            puts(text);
-            free(text);
-            json_decref(o);
+            cli_print_json(o);
         } else {
             printf("%-10s %-6s %-6s %s\n", fmt->name, fmt->read ? "import" : "",
                    fmt->export_begin ? "export" : "", desc);

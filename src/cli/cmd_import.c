@@ -77,10 +77,7 @@ int cmd_import(cli *c, int argc, char **argv)
                               (json_int_t)r.annotations, "predictions", (json_int_t)r.predictions,
                               "seconds", r.seconds, "records_per_second", rate);
         json_object_set_new(j, "rejects", r.rejects_path[0] ? json_string(r.rejects_path) : json_null());
-        char *text = an_json_text(j);
-        puts(text);
-        free(text);
-        json_decref(j);
+        cli_print_json(j);
     } else {
         printf("imported %lld tasks (%lld annotations, %lld predictions); %lld duplicates "
                "skipped; %lld rejected; %.2f s, %.0f records/s\n",

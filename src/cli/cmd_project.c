@@ -89,10 +89,7 @@ static int create(cli *c, int argc, char **argv)
     if (rc < 0) return cli_fail(c, &e);
     if (c->json) {
         json_t *o = json_pack("{s:I,s:s}", "id", (json_int_t)id, "name", name);
-        char *text = an_json_text(o);
-        puts(text);
-        free(text);
-        json_decref(o);
+        cli_print_json(o);
     } else {
         printf("%lld\n", (long long)id);
     }
@@ -107,10 +104,7 @@ static int print_project(void *ud, const an_project *p)
                               p->name, "tasks", (json_int_t)p->task_count, "annotations",
                               (json_int_t)p->annotation_count, "predictions",
                               (json_int_t)p->prediction_count, "created_at", p->created_at);
-        char *text = an_json_text(o);
-        puts(text);
-        free(text);
-        json_decref(o);
+        cli_print_json(o);
     } else {
         printf("%-6lld %-30s %10lld %12lld %12lld\n", (long long)p->id, p->name,
                (long long)p->task_count, (long long)p->annotation_count,

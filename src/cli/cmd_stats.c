@@ -71,10 +71,7 @@ int cmd_stats(cli *c, int argc, char **argv)
                               p.name, "tasks", (json_int_t)p.task_count, "labelled_tasks",
                               (json_int_t)labelled, "annotations", (json_int_t)p.annotation_count,
                               "predictions", (json_int_t)p.prediction_count, "labels", acc.labels);
-        char *text = an_json_text(o);
-        puts(text);
-        free(text);
-        json_decref(o);
+        cli_print_json(o);
     }
     json_decref(acc.labels);
     an_project_clear(&p);

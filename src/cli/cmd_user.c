@@ -54,10 +54,7 @@ static int print_user(void *ud, const an_user *u)
     if (c->json) {
         json_t *o = json_pack("{s:I,s:s,s:s,s:s}", "id", (json_int_t)u->id, "name", u->name,
                               "role", an_role_name(u->role), "created_at", u->created_at);
-        char *text = an_json_text(o);
-        puts(text);
-        free(text);
-        json_decref(o);
+        cli_print_json(o);
     } else {
         printf("%-6lld %-24s %s\n", (long long)u->id, u->name, an_role_name(u->role));
     }
