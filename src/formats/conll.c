@@ -9,9 +9,11 @@
  * memory is bounded by the longest sentence.
  *
  * Export: each annotated task is one sentence with IOB2 tags. Tokens are the text's runs of
- * non-whitespace (so text made by the import, tokens joined by single spaces, comes back
- * token for token); a span that does not start and end on token boundaries cannot be
- * written and stops the export, naming the task. Tasks without an annotation are left out:
+ * non-whitespace, further cut wherever a span starts or ends: text made by the import
+ * (tokens joined by single spaces) comes back token for token, and a span inside a run
+ * ("Berlin" in "Berlin;", "华为" in "华为Mate") becomes tokens of its own rather than being
+ * lost. A span that starts or ends on whitespace, or overlaps another, cannot be written and
+ * stops the export, naming the task. Tasks without an annotation are left out:
  * a sentence of O tags would claim they were checked and hold no entity. */
 #include "formats/format.h"
 
@@ -330,6 +332,8 @@ typedef struct writer {
     target t;
     token *toks;
     size_t cap;
+    size_t *cuts; /* code-point offsets where spans start or end, sorted */
+    size_t n_cuts, cap_cuts;
 } writer;
 
 static int conll_export_begin(an_export_ctx *ctx, an_err *err)
@@ -344,9 +348,38 @@ static int conll_export_begin(an_export_ctx *ctx, an_err *err)
     return 0;
 }
 
+static int cmp_size(const void *a, const void *b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Records the start and end of every labels span of result as token cuts. */
+static void collect_cuts(writer *w, const json_t *result)
+{
+    w->n_cuts = 0;
+    for (size_t i = 0; i < json_array_size(result); i++) {
+        const json_t *it = json_array_get(result, i);
+        const char *type = an_json_str(it, "type");
+        if (!type || strcmp(type, "labels") != 0) continue;
+        const json_t *v = json_object_get(it, "value");
+        const json_t *ends[2] = {json_object_get(v, "start"), json_object_get(v, "end")};
+        for (int k = 0; k < 2; k++) {
+            if (!json_is_integer(ends[k]) || json_integer_value(ends[k]) < 0) continue;
+            if (w->n_cuts == w->cap_cuts) {
+                w->cap_cuts = w->cap_cuts ? 2 * w->cap_cuts : 32;
+                w->cuts = an_xrealloc(w->cuts, w->cap_cuts * sizeof *w->cuts);
+            }
+            w->cuts[w->n_cuts++] = (size_t)json_integer_value(ends[k]);
+        }
+    }
+    qsort(w->cuts, w->n_cuts, sizeof *w->cuts, cmp_size);
+}
+
+/* Splits text into runs of non-whitespace, also cut at w->cuts. */
 static size_t tokenize(writer *w, const char *s, size_t len)
 {
-    size_t n = 0, cp = 0;
+    size_t n = 0, cp = 0, next_cut = 0;
     for (size_t i = 0; i < len;) {
         if (is_space(s[i])) {
             i++, cp++;
@@ -358,8 +391,12 @@ static size_t tokenize(writer *w, const char *s, size_t len)
         }
         token *t = &w->toks[n++];
         t->bstart = i, t->start = cp, t->label = NULL, t->begin = false;
+        while (next_cut < w->n_cuts && w->cuts[next_cut] <= cp) next_cut++;
         while (i < len && !is_space(s[i])) {
-            if (((unsigned char)s[i] & 0xC0) != 0x80) cp++;
+            if (((unsigned char)s[i] & 0xC0) != 0x80) {
+                if (cp > t->start && next_cut < w->n_cuts && w->cuts[next_cut] == cp) break;
+                cp++;
+            }
             i++;
         }
         t->bend = i, t->end = cp;
@@ -401,11 +438,12 @@ static int conll_export_task(an_export_ctx *ctx, const an_task_row *row, an_err 
     }
     const char *text = json_string_value(tv);
     size_t len = json_string_length(tv);
-    size_t n = tokenize(w, text, len);
     if (!(result = an_json_parse(a->result, strlen(a->result), where, err))) {
         rc = -AN_EINVAL;
         goto out;
     }
+    collect_cuts(w, result);
+    size_t n = tokenize(w, text, len);
     for (size_t i = 0; i < json_array_size(result); i++) {
         const json_t *it = json_array_get(result, i);
         const char *type = an_json_str(it, "type");
@@ -431,9 +469,8 @@ static int conll_export_task(an_export_ctx *ctx, const an_task_row *row, an_err 
         long l = e >= 0 ? token_at(w->toks, n, (size_t)e, true) : -1;
         if (b < 0 || l < b) {
             rc = an_err_set(err, AN_EINVAL, where,
-                            "span [%lld, %lld) does not start and end on token boundaries "
-                            "(tokens are the text's runs of non-whitespace), so CoNLL cannot "
-                            "hold it; fix the span or choose another format",
+                            "span [%lld, %lld) starts or ends on whitespace or outside the "
+                            "text, so CoNLL cannot hold it; trim the span to its words",
                             (long long)s, (long long)e);
             goto out;
         }
@@ -475,7 +512,10 @@ static int conll_export_end(an_export_ctx *ctx, bool failed, an_err *err)
     int rc = 0;
     if (!failed && fflush(ctx->out) != 0)
         rc = an_err_set(err, AN_EIO, "conll", "cannot write the export: %s", strerror(errno));
-    if (w) free(w->toks);
+    if (w) {
+        free(w->toks);
+        free(w->cuts);
+    }
     free(w);
     ctx->state = NULL;
     return rc;

@@ -330,12 +330,12 @@ static void test_export_misaligned_span_names_the_task(void **state)
 {
     const char *const rows[][2] = {
         {"{\"text\":\"Peter Blackburn\"}", "[" SPAN(0, 15, "Peter Blackburn", "PER") "]"},
-        {"{\"text\":\"Peter Blackburn\"}", "[" SPAN(0, 3, "Pet", "PER") "]"},
+        {"{\"text\":\"Peter Blackburn\"}", "[" SPAN(5, 15, " Blackburn", "PER") "]"},
     };
     exported e = export_rows(rows, 2);
     assert_int_equal(e.rc, -AN_EINVAL);
     assert_non_null(strstr(e.err.where, "task 2"));
-    assert_non_null(strstr(e.err.msg, "token boundaries"));
+    assert_non_null(strstr(e.err.msg, "whitespace"));
     free(e.text);
 
     const char *const overlap[][2] = {
@@ -345,6 +345,20 @@ static void test_export_misaligned_span_names_the_task(void **state)
     assert_int_equal(e.rc, -AN_EINVAL);
     assert_non_null(strstr(e.err.where, "task 1"));
     assert_non_null(strstr(e.err.msg, "overlaps"));
+    free(e.text);
+}
+
+/* A span inside a run of non-whitespace cuts it into tokens of its own. */
+static void test_export_cuts_tokens_at_spans(void **state)
+{
+    const char *const rows[][2] = {
+        {"{\"text\":\"in Berlin; \u534e\u4e3aMate 60\"}",
+         "[" SPAN(3, 9, "Berlin", "LOC") "," SPAN(11, 13, "\u534e\u4e3a", "ORG") "]"},
+    };
+    exported e = export_rows(rows, 1);
+    assert_int_equal(e.rc, 0);
+    assert_string_equal(e.text, "in O\nBerlin B-LOC\n; O\n\xe5\x8d\x8e\xe4\xb8\xba B-ORG\n"
+                                "Mate O\n60 O\n\n");
     free(e.text);
 }
 
@@ -420,6 +434,7 @@ int main(void)
         cmocka_unit_test(test_read_needs_a_labels_control),
         cmocka_unit_test(test_export_iob2),
         cmocka_unit_test(test_export_misaligned_span_names_the_task),
+        cmocka_unit_test(test_export_cuts_tokens_at_spans),
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_sniff),
     };
