@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/jscan.h"
 #include "base/json.h"
 #include "formats/geom.h"
 #include "formats/media.h"
@@ -451,6 +452,10 @@ typedef struct writer {
     an_buf abuf; /* annotation text not yet flushed to anns */
     bool any_image, any_ann;
     long long next_ann_id;
+    an_buf path;  /* the task's image path, unescaped */
+    an_buf label; /* a label being named in an error */
+    double *pts;  /* a polygon's points in percent (x0, y0, x1, y1, …), reused */
+    size_t pts_cap;
 } writer;
 
 static void add_cats(writer *w, const an_control *c)
@@ -463,10 +468,10 @@ static void add_cats(writer *w, const an_control *c)
     }
 }
 
-static int cat_id(const writer *w, const char *label)
+static int cat_id(const writer *w, const an_jstr *label)
 {
     for (size_t i = 0; i < w->n_cats; i++)
-        if (strcmp(w->cats[i], label) == 0) return (int)i;
+        if (an_jstr_eq(label, w->cats[i])) return (int)i;
     return -1;
 }
 
@@ -484,6 +489,8 @@ static int coco_export_begin(an_export_ctx *ctx, an_err *err)
     add_cats(w, w->tg.poly);
     w->next_ann_id = 1;
     an_buf_init(&w->abuf);
+    an_buf_init(&w->path);
+    an_buf_init(&w->label);
     w->anns = tmpfile();
     if (!w->anns) {
         rc = an_err_set(err, AN_EIO, "coco", "cannot create a temporary file: %s", strerror(errno));
@@ -514,15 +521,251 @@ static int coco_export_begin(an_export_ctx *ctx, an_err *err)
     return rc;
 }
 
-static double shoelace(const an_geom_box *bx)
+/* The export reads stored results with the pull scanner rather than Jansson: building and
+ * freeing a tree for every task's result was most of an export's time. What it accepts and
+ * the errors it gives are an_geom_box_read's (formats/geom.c), in the same order; JSON that
+ * is not well formed is refused wherever it is, as Jansson refuses it. */
+
+enum { R_X, R_Y, R_W, R_H, R_ROT, R_NUMS };
+
+/* One result item as read from the text. For duplicate keys the last one counts, as with
+ * Jansson. */
+typedef struct region {
+    bool has_type; /* "type" is a string */
+    int kind;      /* 1 rectanglelabels, 2 polygonlabels, 0 another type */
+    double img_w, img_h;
+    bool has_w, has_h;
+    const char *val; /* "value" text, NULL when missing */
+    size_t val_len;
+    int val_kind; /* the kind the value was read for; -1 when it was not read */
+    /* from the value object */
+    bool val_obj;
+    double num[R_NUMS];
+    bool has_num[R_NUMS];
+    const char *labels; /* the label array's text, NULL when missing */
+    size_t labels_len;
+    size_t n_pts;  /* points read into w->pts */
+    size_t bad_pt; /* first point that is not [x, y] numbers; SIZE_MAX when none */
+    /* in pixels */
+    double W, H, x, y, w, h;
+} region;
+
+static const char *const num_keys[R_NUMS] = {"x", "y", "width", "height", "rotation"};
+
+/* Reads a number member's value: sets *has to whether it is a number. */
+static int read_num(an_jscan *s, double *v, bool *has)
 {
-    size_t n = json_array_size(bx->points);
-    double s = 0, x0, y0, xp, yp, x, y;
-    if (!an_geom_poly_point(bx, 0, &x0, &y0)) return 0;
-    xp = x0, yp = y0;
+    *has = an_jscan_peek(s) == AN_JNUMBER;
+    return *has ? an_jscan_number(s, v) : an_jscan_skip(s);
+}
+
+static void add_point(writer *w, region *g, double x, double y)
+{
+    if (2 * g->n_pts + 2 > w->pts_cap) {
+        w->pts_cap = w->pts_cap ? 2 * w->pts_cap : 64;
+        w->pts = an_xrealloc(w->pts, w->pts_cap * sizeof *w->pts);
+    }
+    w->pts[2 * g->n_pts] = x, w->pts[2 * g->n_pts + 1] = y;
+    g->n_pts++;
+}
+
+/* Reads point k of "points" (cursor at it) into w->pts, or notes it as malformed. */
+static int read_point(an_jscan *s, writer *w, region *g, size_t k)
+{
+    double xy[2];
+    bool ok = an_jscan_peek(s) == AN_JARRAY, open = ok;
+    if (ok && an_jscan_array(s) < 0) return -AN_EINVAL;
+    for (int c = 0; ok && c < 2; c++) {
+        int e = an_jscan_element(s);
+        if (e < 0) return -AN_EINVAL;
+        open = e == 1;
+        ok = open && an_jscan_peek(s) == AN_JNUMBER;
+        if (ok && an_jscan_number(s, &xy[c]) < 0) return -AN_EINVAL;
+    }
+    if (open && an_jscan_leave(s) < 0) return -AN_EINVAL; /* extra elements are ignored */
+    if (ok) {
+        add_point(w, g, xy[0], xy[1]);
+    } else {
+        if (g->bad_pt == SIZE_MAX) g->bad_pt = k;
+        add_point(w, g, 0, 0);
+    }
+    return 0;
+}
+
+/* Reads "points": [[x, y], …] (in percent) into w->pts. */
+static int read_points(an_jscan *s, writer *w, region *g)
+{
+    g->n_pts = 0;
+    g->bad_pt = SIZE_MAX;
+    if (an_jscan_peek(s) != AN_JARRAY) return an_jscan_skip(s);
+    if (an_jscan_array(s) < 0) return -AN_EINVAL;
+    int r;
+    for (size_t k = 0; (r = an_jscan_element(s)) == 1; k++)
+        if (read_point(s, w, g, k) < 0) return -AN_EINVAL;
+    return r;
+}
+
+/* Reads the value object at the cursor for an item of kind g->kind. */
+static int read_value(an_jscan *s, writer *w, region *g)
+{
+    g->val_kind = g->kind;
+    g->val_obj = an_jscan_peek(s) == AN_JOBJECT;
+    g->n_pts = 0;
+    g->bad_pt = SIZE_MAX;
+    g->labels = NULL;
+    memset(g->has_num, 0, sizeof g->has_num);
+    if (!g->val_obj) return an_jscan_skip(s);
+    const char *label_key = g->kind == 1 ? "rectanglelabels" : "polygonlabels";
+    an_jstr k;
+    int r = an_jscan_object(s);
+    while (r == 0 && (r = an_jscan_member(s, &k)) == 1) {
+        r = 0;
+        if (an_jstr_eq(&k, label_key)) {
+            r = an_jscan_raw(s, &g->labels, &g->labels_len);
+        } else if (g->kind == 2 && an_jstr_eq(&k, "points")) {
+            r = read_points(s, w, g);
+        } else if (g->kind == 1) {
+            for (int i = 0; i < R_NUMS; i++)
+                if (an_jstr_eq(&k, num_keys[i])) {
+                    r = read_num(s, &g->num[i], &g->has_num[i]);
+                    break;
+                }
+        }
+    }
+    return r < 0 ? -AN_EINVAL : 0;
+}
+
+static int read_item(an_jscan *s, writer *w, region *g)
+{
+    memset(g, 0, sizeof *g);
+    g->val_kind = -1;
+    if (an_jscan_peek(s) != AN_JOBJECT) return an_jscan_skip(s);
+    if (an_jscan_object(s) < 0) return -AN_EINVAL;
+    an_jstr k;
+    int r;
+    while ((r = an_jscan_member(s, &k)) == 1) {
+        if (an_jstr_eq(&k, "type")) {
+            an_jstr t;
+            g->has_type = an_jscan_peek(s) == AN_JSTRING;
+            if (!g->has_type) continue; /* skipped by the next an_jscan_member */
+            if (an_jscan_string(s, &t) < 0) return -AN_EINVAL;
+            g->kind = an_jstr_eq(&t, "rectanglelabels") ? 1
+                      : an_jstr_eq(&t, "polygonlabels") ? 2
+                                                        : 0;
+        } else if (an_jstr_eq(&k, "original_width")) {
+            if (read_num(s, &g->img_w, &g->has_w) < 0) return -AN_EINVAL;
+        } else if (an_jstr_eq(&k, "original_height")) {
+            if (read_num(s, &g->img_h, &g->has_h) < 0) return -AN_EINVAL;
+        } else if (an_jstr_eq(&k, "value")) {
+            /* Stored results name the type first, so the value is read in the same pass;
+             * otherwise it is kept as text and read once the type is known. */
+            an_jscan_peek(s);
+            g->val = s->text + s->pos;
+            g->val_kind = -1;
+            if (g->has_type && g->kind != 0) {
+                if (read_value(s, w, g) < 0) return -AN_EINVAL;
+            } else if (an_jscan_skip(s) < 0) {
+                return -AN_EINVAL;
+            }
+            g->val_len = (size_t)(s->text + s->pos - g->val);
+        }
+    }
+    return r;
+}
+
+/* The labels array holds at least one element and the first is a string. */
+static bool labels_ok(const region *g)
+{
+    an_jscan s;
+    if (!g->labels) return false;
+    an_jscan_init(&s, g->labels, g->labels_len);
+    return an_jscan_peek(&s) == AN_JARRAY && an_jscan_array(&s) == 0 && an_jscan_element(&s) == 1 &&
+           an_jscan_peek(&s) == AN_JSTRING;
+}
+
+static int region_err(an_err *err, size_t i, const char *field, const char *msg)
+{
+    char where[96];
+    snprintf(where, sizeof where, "result[%zu]%s", i, field);
+    return an_err_set(err, AN_EINVAL, where, "%s", msg);
+}
+
+/* Checks item i and puts it in pixels, as an_geom_box_read does. Returns 1 for a region, 0
+ * for an item of another type, or AN_EINVAL. */
+static int check_region(writer *w, region *g, size_t i, double fb_w, double fb_h, an_err *err)
+{
+    char field[64];
+    if (!g->has_type) return region_err(err, i, ".type", "result item has no type");
+    if (g->kind == 0) return 0;
+    if (g->val && g->val_kind != g->kind) {
+        an_jscan vs;
+        an_jscan_init(&vs, g->val, g->val_len);
+        /* The text was checked when it was skipped. */
+        if (read_value(&vs, w, g) < 0)
+            return region_err(err, i, ".value", "the value is not well-formed JSON");
+    }
+    if (!g->val || !g->val_obj)
+        return region_err(err, i, ".value", "result item has no value object");
+    g->W = g->has_w && g->img_w > 0 ? g->img_w : fb_w;
+    g->H = g->has_h && g->img_h > 0 ? g->img_h : fb_h;
+    if (!(g->W > 0) || !(g->H > 0))
+        return region_err(err, i, ".original_width",
+                          "the region has no original_width/original_height and the image "
+                          "size is unknown; store the image size with the region");
+    if (!labels_ok(g)) {
+        snprintf(field, sizeof field, ".value.%s",
+                 g->kind == 1 ? "rectanglelabels" : "polygonlabels");
+        return region_err(err, i, field, "the region has no label");
+    }
+    double W = g->W, H = g->H;
+    if (g->kind == 2) {
+        if (g->n_pts < 3)
+            return region_err(err, i, ".value.points", "a polygon needs at least 3 points");
+        if (g->bad_pt != SIZE_MAX) {
+            snprintf(field, sizeof field, ".value.points[%zu]", g->bad_pt);
+            return region_err(err, i, field, "a point must be [x, y] numbers");
+        }
+        double x0 = INFINITY, y0 = INFINITY, x1 = -INFINITY, y1 = -INFINITY;
+        for (size_t k = 0; k < g->n_pts; k++) {
+            double px = w->pts[2 * k] * W / 100.0, py = w->pts[2 * k + 1] * H / 100.0;
+            x0 = fmin(x0, px), y0 = fmin(y0, py), x1 = fmax(x1, px), y1 = fmax(y1, py);
+        }
+        g->x = x0, g->y = y0, g->w = x1 - x0, g->h = y1 - y0;
+        return 1;
+    }
+    for (int k = 0; k < R_ROT; k++)
+        if (!g->has_num[k]) {
+            snprintf(field, sizeof field, ".value.%s", num_keys[k]);
+            return region_err(err, i, field, "a rectangle needs a number here");
+        }
+    double rot = g->has_num[R_ROT] ? g->num[R_ROT] : 0;
+    g->x = g->num[R_X] * W / 100.0, g->y = g->num[R_Y] * H / 100.0;
+    g->w = g->num[R_W] * W / 100.0, g->h = g->num[R_H] * H / 100.0;
+    if (fmod(rot, 360.0) != 0.0) {
+        /* Corners of the rectangle turned about its top-left corner, in pixels (the turn
+         * happens on the image, where x and y have the same scale). */
+        double t = rot * M_PI / 180.0, c = cos(t), s = sin(t);
+        double cx[4] = {0, g->w * c, g->w * c - g->h * s, -g->h * s};
+        double cy[4] = {0, g->w * s, g->w * s + g->h * c, g->h * c};
+        double x0 = INFINITY, y0 = INFINITY, x1 = -INFINITY, y1 = -INFINITY;
+        for (int k = 0; k < 4; k++) {
+            x0 = fmin(x0, g->x + cx[k]), x1 = fmax(x1, g->x + cx[k]);
+            y0 = fmin(y0, g->y + cy[k]), y1 = fmax(y1, g->y + cy[k]);
+        }
+        x0 = fmax(x0, 0), y0 = fmax(y0, 0), x1 = fmin(x1, W), y1 = fmin(y1, H);
+        g->x = x0, g->y = y0, g->w = fmax(x1 - x0, 0), g->h = fmax(y1 - y0, 0);
+    }
+    return 1;
+}
+
+static double shoelace(const writer *w, const region *g)
+{
+    size_t n = g->n_pts;
+    double s = 0, x0 = w->pts[0] * g->W / 100.0, y0 = w->pts[1] * g->H / 100.0;
+    double xp = x0, yp = y0, x, y;
     for (size_t k = 1; k <= n; k++) {
         if (k < n) {
-            if (!an_geom_poly_point(bx, k, &x, &y)) return 0;
+            x = w->pts[2 * k] * g->W / 100.0, y = w->pts[2 * k + 1] * g->H / 100.0;
         } else {
             x = x0, y = y0;
         }
@@ -532,36 +775,105 @@ static double shoelace(const an_geom_box *bx)
     return fabs(s) / 2;
 }
 
-static void write_annotation(writer *w, int64_t task_id, int cat, const an_geom_box *bx)
+/* Appends v in decimal (snprintf's cost shows at millions of annotations). */
+static void add_int(an_buf *b, long long v)
+{
+    char tmp[24];
+    size_t n = sizeof tmp;
+    unsigned long long u = v < 0 ? 0 - (unsigned long long)v : (unsigned long long)v;
+    do {
+        tmp[--n] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0) tmp[--n] = '-';
+    an_buf_add(b, tmp + n, sizeof tmp - n);
+}
+
+static void write_annotation(writer *w, int64_t task_id, int cat, const region *g)
 {
     an_buf *b = &w->abuf;
-    an_buf_addf(b, "%s{\"id\":%lld,\"image_id\":%lld,\"category_id\":%d,\"segmentation\":[",
-                w->any_ann ? "," : "", w->next_ann_id++, (long long)task_id, cat);
+    an_buf_adds(b, w->any_ann ? ",{\"id\":" : "{\"id\":");
+    add_int(b, w->next_ann_id++);
+    an_buf_adds(b, ",\"image_id\":");
+    add_int(b, task_id);
+    an_buf_adds(b, ",\"category_id\":");
+    add_int(b, cat);
+    an_buf_adds(b, ",\"segmentation\":[");
     w->any_ann = true;
-    if (bx->is_poly) {
+    if (g->kind == 2) {
         an_buf_addc(b, '[');
-        size_t n = json_array_size(bx->points);
-        for (size_t k = 0; k < n; k++) {
-            double x = 0, y = 0;
-            an_geom_poly_point(bx, k, &x, &y); /* checked by an_geom_box_read */
+        for (size_t k = 0; k < g->n_pts; k++) {
             if (k) an_buf_addc(b, ',');
-            an_geom_write_num(b, x);
+            an_geom_write_num(b, w->pts[2 * k] * g->W / 100.0);
             an_buf_addc(b, ',');
-            an_geom_write_num(b, y);
+            an_geom_write_num(b, w->pts[2 * k + 1] * g->H / 100.0);
         }
         an_buf_addc(b, ']');
     }
     an_buf_adds(b, "],\"bbox\":[");
-    an_geom_write_num(b, bx->x);
+    an_geom_write_num(b, g->x);
     an_buf_addc(b, ',');
-    an_geom_write_num(b, bx->y);
+    an_geom_write_num(b, g->y);
     an_buf_addc(b, ',');
-    an_geom_write_num(b, bx->w);
+    an_geom_write_num(b, g->w);
     an_buf_addc(b, ',');
-    an_geom_write_num(b, bx->h);
+    an_geom_write_num(b, g->h);
     an_buf_adds(b, "],\"area\":");
-    an_geom_write_num(b, bx->is_poly ? shoelace(bx) : bx->w * bx->h);
+    an_geom_write_num(b, g->kind == 2 ? shoelace(w, g) : g->w * g->h);
     an_buf_adds(b, ",\"iscrowd\":0}");
+}
+
+/* One COCO annotation per label of region g (item i): a region with several labels keeps
+ * them all. */
+static int write_labels(writer *w, const region *g, int64_t task_id, size_t i, const char *where,
+                        an_err *err)
+{
+    an_jscan s;
+    an_jscan_init(&s, g->labels, g->labels_len);
+    int r = an_jscan_array(&s);
+    while (r == 0 && (r = an_jscan_element(&s)) == 1) {
+        an_jstr label = {"", 0, false};
+        bool is_str = an_jscan_peek(&s) == AN_JSTRING;
+        r = is_str ? an_jscan_string(&s, &label) : an_jscan_skip(&s);
+        if (r < 0) break;
+        int cat = is_str ? cat_id(w, &label) : -1;
+        if (cat < 0) {
+            char place[96];
+            snprintf(place, sizeof place, "%s:result[%zu]", where, i);
+            an_buf_reset(&w->label);
+            an_jstr_unescape(&label, &w->label);
+            return an_err_set(err, AN_EINVAL, place,
+                              "label \"%s\" is not a label of the labeling config's "
+                              "RectangleLabels/PolygonLabels, so it has no COCO category",
+                              w->label.p ? w->label.p : "");
+        }
+        write_annotation(w, task_id, cat, g);
+    }
+    return r < 0 ? an_jscan_error(&s, where, err) : 0;
+}
+
+/* Reads the image path (data[data_key]) of a task's data text into w->path. Returns 1 when
+ * found, 0 when the data has none, or AN_EINVAL for text that is not JSON. */
+static int read_path(writer *w, const char *text, size_t len, const char *where, an_err *err)
+{
+    an_jscan s;
+    an_jstr k, v;
+    bool found = false;
+    an_jscan_init(&s, text, len);
+    if (an_jscan_peek(&s) == AN_JOBJECT) {
+        int r = an_jscan_object(&s);
+        while (r == 0 && (r = an_jscan_member(&s, &k)) == 1) {
+            r = 0;
+            if (!an_jstr_eq(&k, w->tg.data_key)) continue;
+            found = an_jscan_peek(&s) == AN_JSTRING;
+            if (found) r = an_jscan_string(&s, &v);
+        }
+    }
+    if (an_jscan_done(&s) < 0) return an_jscan_error(&s, where, err);
+    if (!found) return 0;
+    an_buf_reset(&w->path);
+    an_jstr_unescape(&v, &w->path);
+    return 1;
 }
 
 static int coco_export_task(an_export_ctx *ctx, const an_task_row *row, an_err *err)
@@ -569,51 +881,35 @@ static int coco_export_task(an_export_ctx *ctx, const an_task_row *row, an_err *
     writer *w = ctx->state;
     char where[64];
     snprintf(where, sizeof where, "task %lld", (long long)row->id);
-    json_t *data = an_json_parse(row->data, row->data_len, where, err);
-    if (!data) return -AN_EINVAL;
-    const char *path = an_json_str(data, w->tg.data_key);
-    json_t *result = NULL;
-    int rc = 0;
-    if (!path) {
-        rc =
-            an_err_set(err, AN_EINVAL, where, "the task has no data.%s image path", w->tg.data_key);
-        goto out;
-    }
+    int rc = read_path(w, row->data, row->data_len, where, err);
+    if (rc < 0) return rc;
+    if (rc == 0 || strlen(w->path.p) != w->path.len)
+        return an_err_set(err, AN_EINVAL, where, "the task has no data.%s image path",
+                          w->tg.data_key);
+    const char *path = w->path.p;
+    rc = 0;
+    double W = 0, H = 0;
     const an_annotation_row *a = an_export_pick_annotation(row);
     if (a) {
-        result = an_json_parse(a->result, strlen(a->result), where, err);
-        if (!result) {
-            rc = -AN_EINVAL;
-            goto out;
-        }
-    }
-    double W = 0, H = 0;
-    size_t n = json_array_size(result);
-    for (size_t i = 0; i < n; i++) {
-        an_geom_box bx;
-        rc = an_geom_box_read(json_array_get(result, i), i, W, H, &bx, err);
-        if (rc < 0) {
-            an_err_prefix_where(err, where);
-            goto out;
-        }
-        if (rc == 0) continue;
-        rc = 0;
-        if (W == 0) W = bx.img_w, H = bx.img_h;
-        /* One COCO annotation per label: a region with several labels keeps them all. */
-        for (size_t l = 0; l < json_array_size(bx.labels); l++) {
-            const char *label = json_string_value(json_array_get(bx.labels, l));
-            int cat = label ? cat_id(w, label) : -1;
-            if (cat < 0) {
-                char place[96];
-                snprintf(place, sizeof place, "%s:result[%zu]", where, i);
-                rc = an_err_set(err, AN_EINVAL, place,
-                                "label \"%s\" is not a label of the labeling config's "
-                                "RectangleLabels/PolygonLabels, so it has no COCO category",
-                                label ? label : "");
-                goto out;
+        an_jscan s;
+        an_jscan_init(&s, a->result, strlen(a->result));
+        if (an_jscan_peek(&s) == AN_JARRAY) {
+            /* Anything else holds no regions, as with json_array_size. */
+            rc = an_jscan_array(&s);
+            for (size_t i = 0; rc == 0 && (rc = an_jscan_element(&s)) == 1; i++) {
+                region g;
+                if ((rc = read_item(&s, w, &g)) < 0) break;
+                rc = check_region(w, &g, i, W, H, err);
+                if (rc < 0) {
+                    an_err_prefix_where(err, where);
+                    return rc;
+                }
+                if (rc == 0) continue;
+                if (W == 0) W = g.W, H = g.H;
+                if ((rc = write_labels(w, &g, row->id, i, where, err)) < 0) return rc;
             }
-            write_annotation(w, row->id, cat, &bx);
         }
+        if (rc < 0 || an_jscan_done(&s) < 0) return an_jscan_error(&s, where, err);
     }
     if (W == 0) {
         /* No region tells the size: read it from the image when it is at hand. COCO
@@ -626,26 +922,21 @@ static int coco_export_task(an_export_ctx *ctx, const an_task_row *row, an_err *
     an_buf *b = &ctx->scratch;
     an_buf_reset(b);
     an_buf_addf(b, "%s{\"id\":%lld,\"file_name\":", w->any_image ? "," : "", (long long)row->id);
-    an_json_write_string(b, path, strlen(path));
+    an_json_write_string(b, path, w->path.len);
     an_buf_adds(b, ",\"width\":");
     an_geom_write_num(b, W);
     an_buf_adds(b, ",\"height\":");
     an_geom_write_num(b, H);
     an_buf_addc(b, '}');
     w->any_image = true;
-    if (fwrite(b->p, 1, b->len, ctx->out) != b->len) {
-        rc = an_err_set(err, AN_EIO, where, "cannot write the export: %s", strerror(errno));
-        goto out;
-    }
+    if (fwrite(b->p, 1, b->len, ctx->out) != b->len)
+        return an_err_set(err, AN_EIO, where, "cannot write the export: %s", strerror(errno));
     if (w->abuf.len >= 1 << 16) {
         if (fwrite(w->abuf.p, 1, w->abuf.len, w->anns) != w->abuf.len)
             rc = an_err_set(err, AN_EIO, where, "cannot write a temporary file: %s",
                             strerror(errno));
         an_buf_reset(&w->abuf);
     }
-out:
-    json_decref(result);
-    json_decref(data);
     return rc;
 }
 
@@ -668,6 +959,9 @@ static int coco_export_end(an_export_ctx *ctx, bool failed, an_err *err)
     }
     fclose(w->anns);
     an_buf_free(&w->abuf);
+    an_buf_free(&w->path);
+    an_buf_free(&w->label);
+    free(w->pts);
     free(w->cats);
     free(w);
     ctx->state = NULL;

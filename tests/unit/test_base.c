@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -101,6 +102,66 @@ static void test_json_reals_round_trip(void **state)
     }
 }
 
+/* The contract's reference: the first of %.15g, %.16g, %.17g that strtod reads back. */
+static void real_reference(char *tmp, size_t cap, double v)
+{
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(tmp, cap, "%.*g", prec, v);
+        if (strtod(tmp, NULL) == v) break;
+    }
+    if (!strpbrk(tmp, ".eEn")) strncat(tmp, ".0", cap - strlen(tmp) - 1);
+}
+
+static uint64_t xorshift(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+/* The fast writer gives the reference's text for every kind of double: any bit pattern,
+ * pixel coordinates (percent × size / 100), small and large magnitudes, integers, powers of
+ * ten and their neighbours. */
+static void test_json_reals_match_the_reference(void **state)
+{
+    uint64_t seed = 12345;
+    char want[64];
+    an_buf b;
+    an_buf_init(&b);
+    for (long i = 0; i < 1000000; i++) {
+        uint64_t u = xorshift(&seed);
+        double v;
+        switch (i % 5) {
+        case 0:
+            memcpy(&v, &u, sizeof v);
+            if (!isfinite(v)) continue;
+            break;
+        case 1: v = (double)(u >> 11) / 9007199254740992.0 * 100.0 * (double)(1 + i % 4096) / 100.0; break;
+        case 2: v = ldexp((double)(u >> 11), (int)(xorshift(&seed) % 240) - 173); break;
+        case 3: v = (double)(int64_t)(u >> (u % 64)) * (i % 2 ? 1 : -1); break;
+        default: {
+            double p = pow(10, (double)(int)(u % 40) - 20);
+            v = xorshift(&seed) % 2 ? nextafter(p, 0) : nextafter(p, INFINITY);
+            if (u % 3 == 0) v = p;
+        }
+        }
+        real_reference(want, sizeof want, v);
+        an_buf_reset(&b);
+        an_json_write_real(&b, v);
+        if (strcmp(b.p, want) != 0) fail_msg("%a: got %s want %s", v, b.p, want);
+    }
+    const double edge[] = {0.0, -0.0, 5e-324, -5e-324, 2.2250738585072014e-308, 1.7976931348623157e308,
+                           1e15, 1e16, 1e17, 1e-5, 1e-4, 123456789012345678.0, 0.1, 1.0 / 3};
+    for (size_t i = 0; i < sizeof edge / sizeof edge[0]; i++) {
+        real_reference(want, sizeof want, edge[i]);
+        an_buf_reset(&b);
+        an_json_write_real(&b, edge[i]);
+        assert_string_equal(b.p, want);
+    }
+    an_buf_free(&b);
+}
+
 static void test_json_parse_error_names_place(void **state)
 {
     an_err e;
@@ -148,6 +209,7 @@ int main(void)
         cmocka_unit_test(test_utf8_rejects_malformed),
         cmocka_unit_test(test_json_canonical_text),
         cmocka_unit_test(test_json_reals_round_trip),
+        cmocka_unit_test(test_json_reals_match_the_reference),
         cmocka_unit_test(test_json_parse_error_names_place),
         cmocka_unit_test(test_hash_is_stable),
         cmocka_unit_test(test_err_sets_and_prefixes),
