@@ -1,17 +1,6 @@
 /* CoNLL-2003 import and export: IOB1 and IOB2 tags, code-point offsets for CJK and emoji,
  * rejects naming file:line, and export → import → export identity. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-
-#include <cmocka.h>
-
-#include "base/json.h"
-#include "formats/format.h"
+#include "testlib.h"
 
 /* ---- fixtures ----------------------------------------------------------------------- */
 
@@ -32,90 +21,31 @@ static an_control ctls[] = {
 };
 static const an_config cfg = {.objects = objs, .n_objects = 1, .controls = ctls, .n_controls = 1};
 
-typedef struct collect {
-    json_t *records; /* [{"data":…, "annotations":…, "where":…}] */
-    json_t *rejects; /* ["where|reason"] */
-} collect;
-
-static int on_record(void *ud, const an_record *rec, an_err *err)
+static void read_into(const char *path, tl_sink *c, int want_rc)
 {
-    collect *c = ud;
-    json_t *o = json_object();
-    json_object_set(o, "data", rec->data);
-    if (rec->annotations) json_object_set_new(o, "annotations", json_deep_copy(rec->annotations));
-    json_object_set_new(o, "where", json_string(rec->where));
-    json_array_append_new(c->records, o);
-    return 0;
-}
-
-static int on_reject(void *ud, const char *where, const char *reason)
-{
-    collect *c = ud;
-    char buf[2048];
-    snprintf(buf, sizeof buf, "%s|%s", where, reason);
-    json_array_append_new(c->rejects, json_string(buf));
-    return 0;
-}
-
-static char tmpdir[64];
-
-static int setup(void **state)
-{
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/annot-conll-XXXXXX");
-    assert_non_null(mkdtemp(tmpdir));
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
-static const char *write_file(const char *name, const char *content)
-{
-    static char path[256];
-    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    fputs(content, f);
-    fclose(f);
-    return path;
-}
-
-static void read_into(const char *path, collect *c, int want_rc)
-{
-    c->records = json_array();
-    c->rejects = json_array();
-    an_import_sink sink = {.record = on_record, .reject = on_reject, .ud = c};
+    tl_sink_init(c);
+    an_import_sink sink = {.record = tl_on_record, .reject = tl_on_reject, .ud = c};
     an_err err;
     an_err_clear(&err);
     int rc = an_format_conll.read(path, &cfg, &sink, &err);
     if (rc != want_rc) fail_msg("read: %d %s: %s", rc, err.where, err.msg);
 }
 
-static void collect_free(collect *c)
-{
-    json_decref(c->records);
-    json_decref(c->rejects);
-}
-
-static const char *text_of(const collect *c, size_t i)
+static const char *text_of(const tl_sink *c, size_t i)
 {
     return json_string_value(
         json_object_get(json_object_get(json_array_get(c->records, i), "data"), "text"));
 }
 
 /* The result of record i as canonical JSON text (caller frees). */
-static char *result_of(const collect *c, size_t i)
+static char *result_of(const tl_sink *c, size_t i)
 {
     const json_t *anns = json_object_get(json_array_get(c->records, i), "annotations");
     return an_json_text(json_object_get(json_array_get(anns, 0), "result"));
 }
 
 /* A compact "start-end:LABEL:text" list of the spans of record i, for readable asserts. */
-static char *spans_of(const collect *c, size_t i)
+static char *spans_of(const tl_sink *c, size_t i)
 {
     const json_t *anns = json_object_get(json_array_get(c->records, i), "annotations");
     const json_t *res = json_object_get(json_array_get(anns, 0), "result");
@@ -136,22 +66,22 @@ static char *spans_of(const collect *c, size_t i)
 
 static void test_read_iob2_four_columns(void **state)
 {
-    const char *path = write_file("iob2.txt", "-DOCSTART- -X- -X- O\n"
-                                              "\n"
-                                              "EU NNP B-NP B-ORG\n"
-                                              "rejects VBZ B-VP O\n"
-                                              "German JJ B-NP B-MISC\n"
-                                              "call NN I-NP O\n"
-                                              ". . O O\n"
-                                              "\n"
-                                              "Peter NNP B-NP B-PER\n"
-                                              "Blackburn NNP I-NP I-PER\r\n"
-                                              "\r\n"
-                                              "\n"
-                                              "New B-LOC\n"
-                                              "York I-LOC\n"
-                                              "Times B-ORG\n");
-    collect c;
+    const char *path = tl_write_file("iob2.txt", "-DOCSTART- -X- -X- O\n"
+                                                 "\n"
+                                                 "EU NNP B-NP B-ORG\n"
+                                                 "rejects VBZ B-VP O\n"
+                                                 "German JJ B-NP B-MISC\n"
+                                                 "call NN I-NP O\n"
+                                                 ". . O O\n"
+                                                 "\n"
+                                                 "Peter NNP B-NP B-PER\n"
+                                                 "Blackburn NNP I-NP I-PER\r\n"
+                                                 "\r\n"
+                                                 "\n"
+                                                 "New B-LOC\n"
+                                                 "York I-LOC\n"
+                                                 "Times B-ORG\n");
+    tl_sink c;
     read_into(path, &c, 0);
     assert_int_equal(json_array_size(c.records), 3);
     assert_int_equal(json_array_size(c.rejects), 0);
@@ -175,39 +105,39 @@ static void test_read_iob2_four_columns(void **state)
     snprintf(want, sizeof want, "%s:3", path);
     assert_string_equal(json_string_value(json_object_get(json_array_get(c.records, 0), "where")),
                         want);
-    collect_free(&c);
+    tl_sink_free(&c);
 }
 
 static void test_read_iob1(void **state)
 {
     /* IOB1: I- opens an entity after O or another type; B- only splits touching entities
      * of one type. */
-    const char *path = write_file("iob1.txt", "Alice I-PER\n"
-                                              "Smith I-PER\n"
-                                              "Bob B-PER\n"
-                                              "Paris I-LOC\n"
-                                              "and O\n"
-                                              "Rome I-LOC\n"
-                                              "UN I-ORG\n");
-    collect c;
+    const char *path = tl_write_file("iob1.txt", "Alice I-PER\n"
+                                                 "Smith I-PER\n"
+                                                 "Bob B-PER\n"
+                                                 "Paris I-LOC\n"
+                                                 "and O\n"
+                                                 "Rome I-LOC\n"
+                                                 "UN I-ORG\n");
+    tl_sink c;
     read_into(path, &c, 0);
     assert_int_equal(json_array_size(c.records), 1);
     char *s = spans_of(&c, 0);
     assert_string_equal(s, "0-11:PER:Alice Smith 12-15:PER:Bob 16-21:LOC:Paris "
                            "26-30:LOC:Rome 31-33:ORG:UN");
     free(s);
-    collect_free(&c);
+    tl_sink_free(&c);
 }
 
 static void test_read_cjk_emoji_offsets_count_code_points(void **state)
 {
-    const char *path = write_file("cjk.txt", "北京 B-LOC\n"
-                                             "欢迎 O\n"
-                                             "你 O\n"
-                                             "😀 B-MISC\n"
-                                             "上海 B-LOC\n"
-                                             "市 I-LOC\n");
-    collect c;
+    const char *path = tl_write_file("cjk.txt", "北京 B-LOC\n"
+                                                "欢迎 O\n"
+                                                "你 O\n"
+                                                "😀 B-MISC\n"
+                                                "上海 B-LOC\n"
+                                                "市 I-LOC\n");
+    tl_sink c;
     read_into(path, &c, 0);
     assert_int_equal(json_array_size(c.records), 1);
     assert_string_equal(text_of(&c, 0), "北京 欢迎 你 😀 上海 市");
@@ -216,25 +146,25 @@ static void test_read_cjk_emoji_offsets_count_code_points(void **state)
      * bytes), space, 上海 市=10..14 */
     assert_string_equal(s, "0-2:LOC:北京 8-9:MISC:😀 10-14:LOC:上海 市");
     free(s);
-    collect_free(&c);
+    tl_sink_free(&c);
 }
 
 static void test_read_rejects_bad_sentences_and_keeps_the_rest(void **state)
 {
-    const char *path = write_file("bad.txt", "Good B-PER\n"     /* 1 */
-                                             "\n"               /* 2 */
-                                             "Bad O\n"          /* 3 */
-                                             "tag B-\n"         /* 4: empty type */
-                                             "more O\n"         /* 5 */
-                                             "\n"               /* 6 */
-                                             "x X-PER\n"        /* 7: not O/B-/I- */
-                                             "\n"               /* 8 */
-                                             "lonely\n"         /* 9: one field */
-                                             "\n"               /* 10 */
-                                             "Acme B-COMPANY\n" /* 11: unknown type */
-                                             "\n"               /* 12 */
-                                             "Last I-LOC\n");   /* 13 */
-    collect c;
+    const char *path = tl_write_file("bad.txt", "Good B-PER\n"     /* 1 */
+                                                "\n"               /* 2 */
+                                                "Bad O\n"          /* 3 */
+                                                "tag B-\n"         /* 4: empty type */
+                                                "more O\n"         /* 5 */
+                                                "\n"               /* 6 */
+                                                "x X-PER\n"        /* 7: not O/B-/I- */
+                                                "\n"               /* 8 */
+                                                "lonely\n"         /* 9: one field */
+                                                "\n"               /* 10 */
+                                                "Acme B-COMPANY\n" /* 11: unknown type */
+                                                "\n"               /* 12 */
+                                                "Last I-LOC\n");   /* 13 */
+    tl_sink c;
     read_into(path, &c, 0);
     assert_int_equal(json_array_size(c.records), 2);
     assert_string_equal(text_of(&c, 0), "Good");
@@ -247,27 +177,28 @@ static void test_read_rejects_bad_sentences_and_keeps_the_rest(void **state)
         {":11|", "entity type \"COMPANY\" is not a label of Labels \"label\""},
     };
     for (size_t i = 0; i < 4; i++) {
-        const char *got = json_string_value(json_array_get(c.rejects, i));
+        const char *got = tl_reject_line(&c, i);
         char prefix[300];
         snprintf(prefix, sizeof prefix, "%s%s", path, want[i][0]);
         if (strncmp(got, prefix, strlen(prefix)) != 0 || !strstr(got, want[i][1]))
             fail_msg("reject %zu: got \"%s\", want prefix \"%s\" and \"%s\"", i, got, prefix,
                      want[i][1]);
     }
-    collect_free(&c);
+    tl_sink_free(&c);
 }
 
 static void test_read_needs_a_labels_control(void **state)
 {
-    const char *path = write_file("x.txt", "a O\n");
+    const char *path = tl_write_file("x.txt", "a O\n");
     an_config none = {.objects = objs, .n_objects = 1};
-    collect c = {json_array(), json_array()};
-    an_import_sink sink = {.record = on_record, .reject = on_reject, .ud = &c};
+    tl_sink c;
+    tl_sink_init(&c);
+    an_import_sink sink = {.record = tl_on_record, .reject = tl_on_reject, .ud = &c};
     an_err err;
     assert_int_equal(an_format_conll.read(path, &none, &sink, &err), -AN_EINVAL);
     assert_non_null(strstr(err.msg, "Labels"));
     assert_int_equal(an_format_conll.read("/nonexistent/file.conll", &cfg, &sink, &err), -AN_EIO);
-    collect_free(&c);
+    tl_sink_free(&c);
 }
 
 /* ---- export ------------------------------------------------------------------------- */
@@ -371,8 +302,8 @@ static void test_round_trip(void **state)
                       "EU NNP B-NP B-ORG\nrejects VBZ B-VP O\n";
     const char *want = "Alice B-PER\nSmith I-PER\nBob B-PER\nin O\n北京 B-LOC\n😀 O\n\n"
                        "EU B-ORG\nrejects O\n\n";
-    collect c;
-    read_into(write_file("rt.txt", src), &c, 0);
+    tl_sink c;
+    read_into(tl_write_file("rt.txt", src), &c, 0);
     assert_int_equal(json_array_size(c.records), 2);
     size_t n = json_array_size(c.records);
     char **texts = calloc(2 * n, sizeof *texts);
@@ -387,8 +318,8 @@ static void test_round_trip(void **state)
     assert_int_equal(e.rc, 0);
     assert_string_equal(e.text, want);
 
-    collect c2;
-    read_into(write_file("rt2.txt", e.text), &c2, 0);
+    tl_sink c2;
+    read_into(tl_write_file("rt2.txt", e.text), &c2, 0);
     assert_int_equal(json_array_size(c2.records), n);
     for (size_t i = 0; i < n; i++) {
         assert_string_equal(text_of(&c, i), text_of(&c2, i));
@@ -402,8 +333,8 @@ static void test_round_trip(void **state)
     free(texts);
     free(rows);
     free(e.text);
-    collect_free(&c);
-    collect_free(&c2);
+    tl_sink_free(&c);
+    tl_sink_free(&c2);
 }
 
 /* ---- sniff -------------------------------------------------------------------------- */
@@ -438,5 +369,5 @@ int main(void)
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_sniff),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, tl_setup, tl_teardown);
 }

@@ -1,96 +1,27 @@
 /* CSV and TSV (formats/csv.c): RFC 4180 reading with places for bad rows, literal TSV,
  * Label Studio-shaped export and a quoting round trip. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
 #include <math.h>
 
-#include <cmocka.h>
+#include "testlib.h"
 
-#include "base/json.h"
-#include "formats/format.h"
-
-static char tmpdir[256];
-
-static int setup(void **state)
-{
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/an_csv_XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
-static char path_buf[512];
-
-static const char *put_n(const char *name, const char *text, size_t n)
-{
-    snprintf(path_buf, sizeof path_buf, "%s/%s", tmpdir, name);
-    FILE *f = fopen(path_buf, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(text, 1, n, f), n);
-    fclose(f);
-    return path_buf;
-}
-
-static const char *put(const char *name, const char *text)
-{
-    return put_n(name, text, strlen(text));
-}
-
-typedef struct got {
-    json_t *recs; /* [{"where":…, "data":…}] */
-    json_t *rejs; /* [{"where":…, "reason":…}] */
-} got;
-
+/* The shared sink, plus a check that CSV rows never carry annotations. */
 static int on_record(void *ud, const an_record *rec, an_err *err)
 {
-    got *g = ud;
     assert_null(rec->annotations);
-    json_t *o = json_object();
-    json_object_set_new(o, "where", json_string(rec->where));
-    json_object_set(o, "data", rec->data);
-    json_array_append_new(g->recs, o);
-    return 0;
+    return tl_on_record(ud, rec, err);
 }
 
-static int on_reject(void *ud, const char *where, const char *reason)
+static int read_with(const an_format *f, const char *path, tl_sink *g, an_err *err)
 {
-    got *g = ud;
-    json_t *o = json_object();
-    json_object_set_new(o, "where", json_string(where));
-    json_object_set_new(o, "reason", json_string(reason));
-    json_array_append_new(g->rejs, o);
-    return 0;
-}
-
-static int read_with(const an_format *f, const char *path, got *g, an_err *err)
-{
-    g->recs = json_array();
-    g->rejs = json_array();
-    an_import_sink sink = {on_record, on_reject, NULL, g};
+    tl_sink_init(g);
+    an_import_sink sink = {on_record, tl_on_reject, NULL, g};
     an_err_clear(err);
     return f->read(path, NULL, &sink, err);
 }
 
-static void got_free(got *g)
+static void assert_data(tl_sink *g, size_t i, const char *want)
 {
-    json_decref(g->recs);
-    json_decref(g->rejs);
-}
-
-static void assert_data(got *g, size_t i, const char *want)
-{
-    char *t = an_json_text(json_object_get(json_array_get(g->recs, i), "data"));
+    char *t = an_json_text(json_object_get(json_array_get(g->records, i), "data"));
     assert_string_equal(t, want);
     free(t);
 }
@@ -102,9 +33,9 @@ static void assert_where(json_t *list, size_t i, const char *path, int line)
     assert_string_equal(an_json_str(json_array_get(list, i), "where"), want);
 }
 
-static void assert_reason(got *g, size_t i, const char *part)
+static void assert_reason(tl_sink *g, size_t i, const char *part)
 {
-    const char *r = an_json_str(json_array_get(g->rejs, i), "reason");
+    const char *r = an_json_str(json_array_get(g->rejects, i), "reason");
     if (!r || !strstr(r, part)) fail_msg("reason \"%s\" lacks \"%s\"", r ? r : "(none)", part);
 }
 
@@ -112,103 +43,104 @@ static void assert_reason(got *g, size_t i, const char *part)
 
 static void test_csv_read(void **state)
 {
-    const char *p = put("a.csv", "\xEF\xBB\xBF" "text,label,n\r\n"
-                                 "plain,pos,1\r\n"
-                                 "\"with, comma\",\"say \"\"hi\"\"\",\"\"\r\n"
-                                 "\"two\nlines\",neg,  3  \n"
-                                 "\n"
-                                 "你好 😀,\"\",007\n"
-                                 "last,x,y"); /* no line break at the end */
-    got g;
+    const char *p = tl_write_file("a.csv", "\xEF\xBB\xBF"
+                                           "text,label,n\r\n"
+                                           "plain,pos,1\r\n"
+                                           "\"with, comma\",\"say \"\"hi\"\"\",\"\"\r\n"
+                                           "\"two\nlines\",neg,  3  \n"
+                                           "\n"
+                                           "你好 😀,\"\",007\n"
+                                           "last,x,y"); /* no line break at the end */
+    tl_sink g;
     an_err err;
     assert_int_equal(read_with(&an_format_csv, p, &g, &err), 0);
-    assert_int_equal(json_array_size(g.rejs), 0);
-    assert_int_equal(json_array_size(g.recs), 5);
+    assert_int_equal(json_array_size(g.rejects), 0);
+    assert_int_equal(json_array_size(g.records), 5);
     assert_data(&g, 0, "{\"text\":\"plain\",\"label\":\"pos\",\"n\":\"1\"}");
     assert_data(&g, 1, "{\"text\":\"with, comma\",\"label\":\"say \\\"hi\\\"\",\"n\":\"\"}");
     assert_data(&g, 2, "{\"text\":\"two\\nlines\",\"label\":\"neg\",\"n\":\"  3  \"}");
     assert_data(&g, 3, "{\"text\":\"你好 😀\",\"label\":\"\",\"n\":\"007\"}");
     assert_data(&g, 4, "{\"text\":\"last\",\"label\":\"x\",\"n\":\"y\"}");
-    assert_where(g.recs, 0, p, 2);
-    assert_where(g.recs, 2, p, 4);
-    assert_where(g.recs, 3, p, 7); /* after a two-line row and a blank line */
-    assert_where(g.recs, 4, p, 8);
-    got_free(&g);
+    assert_where(g.records, 0, p, 2);
+    assert_where(g.records, 2, p, 4);
+    assert_where(g.records, 3, p, 7); /* after a two-line row and a blank line */
+    assert_where(g.records, 4, p, 8);
+    tl_sink_free(&g);
 }
 
 static void test_csv_bad_rows(void **state)
 {
-    const char *p = put("bad.csv", "a,b\n"
-                                   "1,2\n"
-                                   "1,2,3\n"
-                                   "only\n"
-                                   "\"x\"y,2\n"
-                                   "ok,\"fine\"\n"
-                                   "\xFF\xFE,2\n"
-                                   "5,\"never closed\n"
-                                   "6,7\n");
-    got g;
+    const char *p = tl_write_file("bad.csv", "a,b\n"
+                                             "1,2\n"
+                                             "1,2,3\n"
+                                             "only\n"
+                                             "\"x\"y,2\n"
+                                             "ok,\"fine\"\n"
+                                             "\xFF\xFE,2\n"
+                                             "5,\"never closed\n"
+                                             "6,7\n");
+    tl_sink g;
     an_err err;
     assert_int_equal(read_with(&an_format_csv, p, &g, &err), 0);
-    assert_int_equal(json_array_size(g.recs), 2);
+    assert_int_equal(json_array_size(g.records), 2);
     assert_data(&g, 1, "{\"a\":\"ok\",\"b\":\"fine\"}");
-    assert_int_equal(json_array_size(g.rejs), 5);
-    assert_where(g.rejs, 0, p, 3);
+    assert_int_equal(json_array_size(g.rejects), 5);
+    assert_where(g.rejects, 0, p, 3);
     assert_reason(&g, 0, "the row has 3 fields but the header has 2");
-    assert_where(g.rejs, 1, p, 4);
+    assert_where(g.rejects, 1, p, 4);
     assert_reason(&g, 1, "the row has 1 field but the header has 2");
-    assert_where(g.rejs, 2, p, 5);
+    assert_where(g.rejects, 2, p, 5);
     assert_reason(&g, 2, "followed by 'y'");
-    assert_where(g.rejs, 3, p, 7);
+    assert_where(g.rejects, 3, p, 7);
     assert_reason(&g, 3, "column \"a\" is not valid UTF-8");
     /* the open quote swallows the rest of the file: reported at the line it opened */
-    assert_where(g.rejs, 4, p, 8);
+    assert_where(g.rejects, 4, p, 8);
     assert_reason(&g, 4, "quoted field starting at line 8 is never closed");
-    got_free(&g);
+    tl_sink_free(&g);
 }
 
 static void test_csv_bad_header(void **state)
 {
-    got g;
+    tl_sink g;
     an_err err;
-    const char *p = put("dup.csv", "a,b,a\n1,2,3\n");
+    const char *p = tl_write_file("dup.csv", "a,b,a\n1,2,3\n");
     assert_int_equal(read_with(&an_format_csv, p, &g, &err), -AN_EINVAL);
     assert_true(strstr(err.msg, "both named \"a\"") != NULL);
     char want[600];
     snprintf(want, sizeof want, "%s:1", p);
     assert_string_equal(err.where, want);
-    got_free(&g);
-    p = put("noname.csv", "a,,c\n");
+    tl_sink_free(&g);
+    p = tl_write_file("noname.csv", "a,,c\n");
     assert_int_equal(read_with(&an_format_csv, p, &g, &err), -AN_EINVAL);
     assert_true(strstr(err.msg, "column 2 of the header has no name") != NULL);
-    got_free(&g);
-    p = put("empty.csv", "");
+    tl_sink_free(&g);
+    p = tl_write_file("empty.csv", "");
     assert_int_equal(read_with(&an_format_csv, p, &g, &err), -AN_EINVAL);
     assert_true(strstr(err.msg, "no header row") != NULL);
-    got_free(&g);
+    tl_sink_free(&g);
     /* a header alone is a file with no tasks, not an error */
-    p = put("head.csv", "a,b\n");
+    p = tl_write_file("head.csv", "a,b\n");
     assert_int_equal(read_with(&an_format_csv, p, &g, &err), 0);
-    assert_int_equal(json_array_size(g.recs), 0);
-    got_free(&g);
+    assert_int_equal(json_array_size(g.records), 0);
+    tl_sink_free(&g);
 }
 
 static void test_tsv_read(void **state)
 {
-    const char *p = put("a.tsv", "text\tnote\n"
-                                 "\"quoted\" stays\ta,b\n"
-                                 "x\ty\tz\n"
-                                 "e\t\r\n");
-    got g;
+    const char *p = tl_write_file("a.tsv", "text\tnote\n"
+                                           "\"quoted\" stays\ta,b\n"
+                                           "x\ty\tz\n"
+                                           "e\t\r\n");
+    tl_sink g;
     an_err err;
     assert_int_equal(read_with(&an_format_tsv, p, &g, &err), 0);
-    assert_int_equal(json_array_size(g.recs), 2);
+    assert_int_equal(json_array_size(g.records), 2);
     assert_data(&g, 0, "{\"text\":\"\\\"quoted\\\" stays\",\"note\":\"a,b\"}");
     assert_data(&g, 1, "{\"text\":\"e\",\"note\":\"\"}");
-    assert_int_equal(json_array_size(g.rejs), 1);
-    assert_where(g.rejs, 0, p, 3);
+    assert_int_equal(json_array_size(g.rejects), 1);
+    assert_where(g.rejects, 0, p, 3);
     assert_reason(&g, 0, "3 fields but the header has 2");
-    got_free(&g);
+    tl_sink_free(&g);
 }
 
 /* ---- sniffing ----------------------------------------------------------------------- */
@@ -336,14 +268,14 @@ static void test_csv_round_trip(void **state)
         rows[i] = (an_task_row){.id = (int64_t)i + 1, .data = data[i], .data_len = strlen(data[i])};
     }
     char *out = export_rows(&an_format_csv, NULL, rows, n);
-    const char *p = put("rt.csv", out);
-    got g;
+    const char *p = tl_write_file("rt.csv", out);
+    tl_sink g;
     an_err err;
     assert_int_equal(read_with(&an_format_csv, p, &g, &err), 0);
-    assert_int_equal(json_array_size(g.rejs), 0);
-    assert_int_equal(json_array_size(g.recs), n);
+    assert_int_equal(json_array_size(g.rejects), 0);
+    assert_int_equal(json_array_size(g.records), n);
     for (size_t i = 0; i < n; i++) {
-        json_t *d = json_object_get(json_array_get(g.recs, i), "data");
+        json_t *d = json_object_get(json_array_get(g.records, i), "data");
         char id[16];
         snprintf(id, sizeof id, "%zu", i + 1);
         assert_string_equal(an_json_str(d, "id"), id);
@@ -352,7 +284,7 @@ static void test_csv_round_trip(void **state)
         assert_string_equal(an_json_str(d, "annotation_id"), "");
         free(data[i]);
     }
-    got_free(&g);
+    tl_sink_free(&g);
     free(out);
     free(rows);
     free(data);
@@ -366,5 +298,5 @@ int main(void)
         cmocka_unit_test(test_sniff),          cmocka_unit_test(test_csv_write),
         cmocka_unit_test(test_csv_round_trip),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, tl_setup, tl_teardown);
 }

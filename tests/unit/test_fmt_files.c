@@ -1,39 +1,14 @@
 /* files (formats/files.c): a folder becomes one task per media or text file, found by
  * content; hidden files, links out of the folder and unknown content are handled. */
-#include <limits.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
+#include "testlib.h"
 
-#include <cmocka.h>
-
-#include "base/json.h"
-#include "formats/format.h"
-
-static char tmpdir[256];
-static char root[300];
-
-static int teardown(void **state)
-{
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
-}
+static char root[300]; /* tl_dir()/in */
 
 static void put(const char *rel, const void *bytes, size_t n)
 {
     char path[600];
     snprintf(path, sizeof path, "%s/%s", root, rel);
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(bytes, 1, n, f), n);
-    fclose(f);
+    tl_write_bytes(path, bytes, n);
 }
 
 static const unsigned char png[] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 13,
@@ -47,9 +22,8 @@ static const unsigned char mp4[] = {0, 0, 0, 0x18, 'f', 't', 'y', 'p', 'i', 's',
 /* The folder the tests read: see the comment at each file for what should become of it. */
 static int setup(void **state)
 {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/an_files_XXXXXX");
-    if (!mkdtemp(tmpdir)) return -1;
-    snprintf(root, sizeof root, "%s/in", tmpdir);
+    if (tl_setup(state) != 0) return -1;
+    snprintf(root, sizeof root, "%s/in", tl_dir());
     if (mkdir(root, 0755) != 0) return -1;
     char p[600], q[600];
     put("a.png", png, sizeof png);     /* image */
@@ -82,7 +56,7 @@ static int setup(void **state)
     snprintf(p, sizeof p, "%s/a.png", root);
     snprintf(q, sizeof q, "%s/link_in.png", root);
     if (symlink(p, q) != 0) return -1;
-    snprintf(p, sizeof p, "%s/outside.txt", tmpdir);
+    snprintf(p, sizeof p, "%s/outside.txt", tl_dir());
     FILE *f = fopen(p, "w");
     fputs("outside", f);
     fclose(f);
@@ -93,42 +67,9 @@ static int setup(void **state)
     return 0;
 }
 
-typedef struct got {
-    json_t *recs, *rejs;
-    uint64_t done, total;
-} got;
-
-static int on_record(void *ud, const an_record *rec, an_err *err)
+static void expect_rec(tl_sink *g, size_t i, const char *rel, const char *key, const char *value)
 {
-    got *g = ud;
-    json_t *o = json_object();
-    json_object_set_new(o, "where", json_string(rec->where));
-    json_object_set(o, "data", rec->data);
-    json_object_set(o, "meta", rec->meta);
-    json_array_append_new(g->recs, o);
-    return 0;
-}
-
-static int on_reject(void *ud, const char *where, const char *reason)
-{
-    got *g = ud;
-    json_t *o = json_object();
-    json_object_set_new(o, "where", json_string(where));
-    json_object_set_new(o, "reason", json_string(reason));
-    json_array_append_new(g->rejs, o);
-    return 0;
-}
-
-static void on_progress(void *ud, uint64_t done, uint64_t total)
-{
-    got *g = ud;
-    g->done = done;
-    g->total = total;
-}
-
-static void expect_rec(got *g, size_t i, const char *rel, const char *key, const char *value)
-{
-    json_t *o = json_array_get(g->recs, i);
+    json_t *o = json_array_get(g->records, i);
     char path[600];
     snprintf(path, sizeof path, "%s/%s", root, rel);
     assert_string_equal(an_json_str(o, "where"), path);
@@ -149,9 +90,9 @@ static const char *real_of(const char *rel)
     return out;
 }
 
-static void expect_rej(got *g, size_t i, const char *rel, const char *part)
+static void expect_rej(tl_sink *g, size_t i, const char *rel, const char *part)
 {
-    json_t *o = json_array_get(g->rejs, i);
+    json_t *o = json_array_get(g->rejects, i);
     char path[600];
     snprintf(path, sizeof path, "%s/%s", root, rel);
     assert_string_equal(an_json_str(o, "where"), path);
@@ -166,12 +107,13 @@ static void test_import_folder(void **state)
         {.tag = AN_TAG_TEXT, .name = "txt", .value = "$body", .data_key = "body"},
     };
     an_config cfg = {.objects = objs, .n_objects = 2};
-    got g = {json_array(), json_array(), 0, 0};
-    an_import_sink sink = {on_record, on_reject, on_progress, &g};
+    tl_sink g;
+    tl_sink_init(&g);
+    an_import_sink sink = {tl_on_record, tl_on_reject, tl_on_progress, &g};
     an_err err;
     assert_int_equal(an_format_files.read(root, &cfg, &sink, &err), 0);
 
-    assert_int_equal(json_array_size(g.recs), 7);
+    assert_int_equal(json_array_size(g.records), 7);
     char want[PATH_MAX];
     snprintf(want, sizeof want, "%s", real_of("a.png"));
     expect_rec(&g, 0, "a.png", "photo", want);
@@ -182,7 +124,7 @@ static void test_import_folder(void **state)
     expect_rec(&g, 5, "link_in.png", "photo", want); /* the link's target */
     expect_rec(&g, 6, "sub/f.md", "body", "# title\n");
 
-    assert_int_equal(json_array_size(g.rejs), 6);
+    assert_int_equal(json_array_size(g.rejects), 6);
     expect_rej(&g, 0, "bad_utf8.txt", "not valid UTF-8");
     expect_rej(&g, 1, "big.txt", "larger than 10 MiB");
     expect_rej(&g, 2, "g.bin", "not a recognised image, audio, video or UTF-8 text");
@@ -193,21 +135,20 @@ static void test_import_folder(void **state)
     /* progress counts files, and ends at the total */
     assert_int_equal(g.total, 11);
     assert_int_equal(g.done, 11);
-    json_decref(g.recs);
-    json_decref(g.rejs);
+    tl_sink_free(&g);
 }
 
 static void test_default_keys_and_errors(void **state)
 {
-    got g = {json_array(), json_array(), 0, 0};
-    an_import_sink sink = {on_record, on_reject, NULL, &g};
+    tl_sink g;
+    tl_sink_init(&g);
+    an_import_sink sink = {tl_on_record, tl_on_reject, NULL, &g};
     an_err err;
     assert_int_equal(an_format_files.read(root, NULL, &sink, &err), 0);
-    assert_int_equal(json_array_size(g.recs), 7);
+    assert_int_equal(json_array_size(g.records), 7);
     expect_rec(&g, 0, "a.png", "image", real_of("a.png"));
     expect_rec(&g, 3, "d.txt", "text", "你好，世界\n");
-    json_decref(g.recs);
-    json_decref(g.rejs);
+    tl_sink_free(&g);
 
     char file[600];
     snprintf(file, sizeof file, "%s/a.png", root);
@@ -223,7 +164,7 @@ static void test_sniff(void **state)
     snprintf(p, sizeof p, "%s/a.png", root);
     assert_int_equal(an_format_files.sniff(p, false, png, sizeof png), 0);
     /* a Pascal VOC layout belongs to the VOC reader */
-    snprintf(p, sizeof p, "%s/voc", tmpdir);
+    snprintf(p, sizeof p, "%s/voc", tl_dir());
     mkdir(p, 0755);
     char q[700];
     snprintf(q, sizeof q, "%s/Annotations", p);
@@ -234,7 +175,7 @@ static void test_sniff(void **state)
     fclose(f);
     assert_int_equal(an_format_files.sniff(p, true, NULL, 0), 0);
     /* an empty folder has nothing to import */
-    snprintf(p, sizeof p, "%s/empty", tmpdir);
+    snprintf(p, sizeof p, "%s/empty", tl_dir());
     mkdir(p, 0755);
     assert_int_equal(an_format_files.sniff(p, true, NULL, 0), 0);
     assert_null(an_format_files.export_begin);
@@ -247,5 +188,5 @@ int main(void)
         cmocka_unit_test(test_default_keys_and_errors),
         cmocka_unit_test(test_sniff),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, tl_teardown);
 }

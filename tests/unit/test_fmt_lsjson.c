@@ -1,62 +1,23 @@
 /* ls-json, ls-jsonl and json-min (formats/ls_json.c): readers on good and malformed input,
  * streaming of large files, byte-exact writers and write→read→write identity. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
 #include <math.h>
 
-#include <cmocka.h>
+#include "testlib.h"
 
-#include "base/json.h"
-#include "formats/format.h"
-
-static char tmpdir[256];
-
-static int setup(void **state)
-{
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/an_lsjson_XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
+/* Writes text to tl_dir()/name; returns its path (caller frees). */
 static char *put(const char *name, const char *text)
 {
-    char *path = malloc(512);
-    snprintf(path, 512, "%s/%s", tmpdir, name);
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(text, 1, strlen(text), f), strlen(text));
-    fclose(f);
-    return path;
+    return an_xstrdup(tl_write_file(name, text));
 }
 
 /* ---- a sink that remembers what it got ---------------------------------------------- */
 
 typedef struct got {
-    json_t *recs;  /* array of {"where","data","meta","annotations","predictions",…} */
-    json_t *rejs;  /* array of {"where","reason"} */
-    bool keep;     /* false: only count (big files) */
+    tl_sink s; /* first, so the shared reject and progress callbacks can take a got */
+    bool keep; /* false: only count (big files) */
     size_t n_rec;
     int64_t next_i; /* streaming check: data.i must count up from 0 */
-    int progress_calls;
-    uint64_t last_done, last_total;
 } got;
-
-static void set_opt(json_t *o, const char *k, json_t *v)
-{
-    if (v) json_object_set(o, k, v);
-}
 
 static int on_record(void *ud, const an_record *rec, an_err *err)
 {
@@ -71,76 +32,46 @@ static int on_record(void *ud, const an_record *rec, an_err *err)
         g->next_i++;
         return 0;
     }
-    json_t *o = json_object();
-    json_object_set_new(o, "where", json_string(rec->where));
-    set_opt(o, "data", rec->data);
-    set_opt(o, "meta", rec->meta);
-    set_opt(o, "annotations", rec->annotations);
-    set_opt(o, "predictions", rec->predictions);
-    if (rec->created_at) json_object_set_new(o, "created_at", json_string(rec->created_at));
-    if (rec->updated_at) json_object_set_new(o, "updated_at", json_string(rec->updated_at));
-    json_array_append_new(g->recs, o);
-    return 0;
-}
-
-static int on_reject(void *ud, const char *where, const char *reason)
-{
-    got *g = ud;
-    json_t *o = json_object();
-    json_object_set_new(o, "where", json_string(where));
-    json_object_set_new(o, "reason", json_string(reason));
-    json_array_append_new(g->rejs, o);
-    return 0;
-}
-
-static void on_progress(void *ud, uint64_t done, uint64_t total)
-{
-    got *g = ud;
-    assert_true(done >= g->last_done);
-    g->last_done = done;
-    g->last_total = total;
-    g->progress_calls++;
+    return tl_on_record(&g->s, rec, err);
 }
 
 static void got_init(got *g, bool keep)
 {
     memset(g, 0, sizeof *g);
-    g->recs = json_array();
-    g->rejs = json_array();
+    tl_sink_init(&g->s);
     g->keep = keep;
 }
 
 static void got_free(got *g)
 {
-    json_decref(g->recs);
-    json_decref(g->rejs);
+    tl_sink_free(&g->s);
 }
 
 static int read_with(const an_format *f, const char *path, got *g, an_err *err)
 {
-    an_import_sink sink = {on_record, on_reject, on_progress, g};
+    an_import_sink sink = {on_record, tl_on_reject, tl_on_progress, g};
     an_err_clear(err);
     return f->read(path, NULL, &sink, err);
 }
 
 static const char *rec_where(got *g, size_t i)
 {
-    return an_json_str(json_array_get(g->recs, i), "where");
+    return an_json_str(json_array_get(g->s.records, i), "where");
 }
 
 static char *rec_data(got *g, size_t i)
 {
-    return an_json_text(json_object_get(json_array_get(g->recs, i), "data"));
+    return an_json_text(json_object_get(json_array_get(g->s.records, i), "data"));
 }
 
 static const char *rej_where(got *g, size_t i)
 {
-    return an_json_str(json_array_get(g->rejs, i), "where");
+    return an_json_str(json_array_get(g->s.rejects, i), "where");
 }
 
 static const char *rej_reason(got *g, size_t i)
 {
-    return an_json_str(json_array_get(g->rejs, i), "reason");
+    return an_json_str(json_array_get(g->s.rejects, i), "reason");
 }
 
 static void assert_contains(const char *s, const char *part)
@@ -174,12 +105,12 @@ static void test_ls_json_good(void **state)
     got_init(&g, true);
     an_err err;
     assert_int_equal(read_with(&an_format_ls_json, p, &g, &err), 0);
-    assert_int_equal(json_array_size(g.rejs), 0);
-    assert_int_equal(json_array_size(g.recs), 3);
+    assert_int_equal(json_array_size(g.s.rejects), 0);
+    assert_int_equal(json_array_size(g.s.records), 3);
     assert_data(&g, 0, "{\"text\":\"a],[}\\\"{\",\"n\":12.3}");
     assert_data(&g, 1, "{\"text\":\"bare data object\"}");
     assert_data(&g, 2, "{\"text\":\"old\"}");
-    json_t *r0 = json_array_get(g.recs, 0);
+    json_t *r0 = json_array_get(g.s.records, 0);
     char *all = an_json_text(r0);
     assert_contains(all, "\"meta\":{\"src\":\"x\"}");
     assert_contains(all, "\"completed_by\":2");
@@ -188,15 +119,16 @@ static void test_ls_json_good(void **state)
     assert_contains(all, "\"model_version\":\"v1\",\"score\":0.5");
     assert_contains(all, "\"created_at\":\"2024-01-02\",\"updated_at\":\"2024-01-03\"");
     free(all);
-    assert_null(json_object_get(json_array_get(g.recs, 1), "annotations"));
-    assert_int_equal(json_array_size(json_object_get(json_array_get(g.recs, 2), "annotations")), 1);
+    assert_null(json_object_get(json_array_get(g.s.records, 1), "annotations"));
+    assert_int_equal(
+        json_array_size(json_object_get(json_array_get(g.s.records, 2), "annotations")), 1);
     char want[600];
     snprintf(want, sizeof want, "%s:$[0]", p);
     assert_string_equal(rec_where(&g, 0), want);
     snprintf(want, sizeof want, "%s:$[2]", p);
     assert_string_equal(rec_where(&g, 2), want);
-    assert_true(g.progress_calls >= 1);
-    assert_int_equal(g.last_done, g.last_total);
+    assert_true(g.s.progress_calls >= 1);
+    assert_int_equal(g.s.done, g.s.total);
     got_free(&g);
     free(p);
 }
@@ -217,14 +149,14 @@ static void test_ls_json_malformed(void **state)
     got_init(&g, true);
     an_err err;
     assert_int_equal(read_with(&an_format_ls_json, p, &g, &err), 0);
-    assert_int_equal(json_array_size(g.recs), 2);
+    assert_int_equal(json_array_size(g.s.records), 2);
     assert_data(&g, 0, "{\"t\":\"ok1\"}");
     assert_data(&g, 1, "{\"t\":\"ok2\"}");
     char want[600];
     snprintf(want, sizeof want, "%s:$[7]", p);
     assert_string_equal(rec_where(&g, 1), want);
 
-    assert_int_equal(json_array_size(g.rejs), 5 + 1);
+    assert_int_equal(json_array_size(g.s.rejects), 5 + 1);
     snprintf(want, sizeof want, "%s:$[1]", p);
     assert_string_equal(rej_where(&g, 0), want);
     assert_contains(rej_reason(&g, 0), "\"data\" is a number, not an object");
@@ -253,8 +185,8 @@ static void test_ls_json_truncated_and_odd(void **state)
     char *p = put("cut.json", "[{\"data\": {\"a\": 1}},\n {\"data\": {\"a\": \"b]}");
     got_init(&g, true);
     assert_int_equal(read_with(&an_format_ls_json, p, &g, &err), 0);
-    assert_int_equal(json_array_size(g.recs), 1);
-    assert_int_equal(json_array_size(g.rejs), 1);
+    assert_int_equal(json_array_size(g.s.records), 1);
+    assert_int_equal(json_array_size(g.s.rejects), 1);
     assert_contains(rej_reason(&g, 0), "ends inside the task starting at line 2");
     got_free(&g);
     free(p);
@@ -263,14 +195,14 @@ static void test_ls_json_truncated_and_odd(void **state)
     p = put("one.json", "{\"data\": {\"a\": 1}}\n");
     got_init(&g, true);
     assert_int_equal(read_with(&an_format_ls_json, p, &g, &err), 0);
-    assert_int_equal(json_array_size(g.recs), 1);
+    assert_int_equal(json_array_size(g.s.records), 1);
     assert_data(&g, 0, "{\"a\":1}");
     got_free(&g);
     free(p);
     p = put("two.json", "{\"data\": {\"a\": 1}}\n\n{\"b\": [1, {\"c\": 2}]}\n");
     got_init(&g, true);
     assert_int_equal(read_with(&an_format_ls_json, p, &g, &err), 0);
-    assert_int_equal(json_array_size(g.recs), 2);
+    assert_int_equal(json_array_size(g.s.records), 2);
     assert_data(&g, 1, "{\"b\":[1,{\"c\":2}]}");
     char want[600];
     snprintf(want, sizeof want, "%s:3", p);
@@ -282,14 +214,14 @@ static void test_ls_json_truncated_and_odd(void **state)
     p = put("empty.json", "  [ ]  \n");
     got_init(&g, true);
     assert_int_equal(read_with(&an_format_ls_json, p, &g, &err), 0);
-    assert_int_equal(json_array_size(g.recs) + json_array_size(g.rejs), 0);
+    assert_int_equal(json_array_size(g.s.records) + json_array_size(g.s.rejects), 0);
     got_free(&g);
     free(p);
     p = put("trail.json", "[{\"a\": 1},\n]\n]x");
     got_init(&g, true);
     assert_int_equal(read_with(&an_format_ls_json, p, &g, &err), 0);
-    assert_int_equal(json_array_size(g.recs), 1);
-    assert_int_equal(json_array_size(g.rejs), 2);
+    assert_int_equal(json_array_size(g.s.records), 1);
+    assert_int_equal(json_array_size(g.s.rejects), 2);
     assert_contains(rej_reason(&g, 0), "comma before ']' at line 2");
     assert_contains(rej_reason(&g, 1), "text after the closing ']' at line 3");
     got_free(&g);
@@ -352,9 +284,9 @@ static void test_ls_json_big_elements(void **state)
     got_init(&g, true);
     an_err err;
     assert_int_equal(read_with(&an_format_ls_json, p, &g, &err), 0);
-    assert_int_equal(json_array_size(g.rejs), 0);
-    assert_int_equal(json_array_size(g.recs), 3);
-    json_t *d = json_object_get(json_array_get(g.recs, 2), "data");
+    assert_int_equal(json_array_size(g.s.rejects), 0);
+    assert_int_equal(json_array_size(g.s.records), 3);
+    json_t *d = json_object_get(json_array_get(g.s.records, 2), "data");
     assert_int_equal(json_integer_value(json_object_get(d, "k")), 2);
     assert_int_equal(strlen(an_json_str(d, "s")), 50000 * 3);
     got_free(&g);
@@ -378,7 +310,7 @@ static void test_ls_jsonl(void **state)
     got_init(&g, true);
     an_err err;
     assert_int_equal(read_with(&an_format_ls_jsonl, p, &g, &err), 0);
-    assert_int_equal(json_array_size(g.recs), 3);
+    assert_int_equal(json_array_size(g.s.records), 3);
     assert_data(&g, 0, "{\"t\":\"one\"}");
     assert_data(&g, 1, "{\"t\":\"two\",\"x\":[1,2]}");
     assert_data(&g, 2, "{\"t\":\"last\"}");
@@ -389,7 +321,7 @@ static void test_ls_jsonl(void **state)
     assert_string_equal(rec_where(&g, 1), want);
     snprintf(want, sizeof want, "%s:8", p);
     assert_string_equal(rec_where(&g, 2), want);
-    assert_int_equal(json_array_size(g.rejs), 3);
+    assert_int_equal(json_array_size(g.s.rejects), 3);
     snprintf(want, sizeof want, "%s:5", p);
     assert_string_equal(rej_where(&g, 0), want);
     assert_contains(rej_reason(&g, 0), "malformed JSON at line 5, column");
@@ -404,7 +336,7 @@ static void test_ls_jsonl(void **state)
 static void test_ls_jsonl_streams_200k(void **state)
 {
     char path[512];
-    snprintf(path, sizeof path, "%s/big.jsonl", tmpdir);
+    snprintf(path, sizeof path, "%s/big.jsonl", tl_dir());
     FILE *f = fopen(path, "wb");
     assert_non_null(f);
     const int n = 200000;
@@ -417,11 +349,11 @@ static void test_ls_jsonl_streams_200k(void **state)
     assert_int_equal(read_with(&an_format_ls_jsonl, path, &g, &err), 0);
     assert_int_equal(g.n_rec, (size_t)n);
     assert_int_equal(g.next_i, n);
-    assert_int_equal(json_array_size(g.rejs), 0);
+    assert_int_equal(json_array_size(g.s.rejects), 0);
     /* the file is ~14 MB: progress came several times and ended at the file size */
-    assert_true(g.progress_calls >= 5);
-    assert_true(g.last_total > 10000000);
-    assert_int_equal(g.last_done, g.last_total);
+    assert_true(g.s.progress_calls >= 5);
+    assert_true(g.s.total > 10000000);
+    assert_int_equal(g.s.done, g.s.total);
     got_free(&g);
 }
 
@@ -429,7 +361,7 @@ static void test_ls_jsonl_streams_200k(void **state)
 static void test_ls_jsonl_line_limit(void **state)
 {
     char path[512];
-    snprintf(path, sizeof path, "%s/long.jsonl", tmpdir);
+    snprintf(path, sizeof path, "%s/long.jsonl", tl_dir());
     FILE *f = fopen(path, "wb");
     assert_non_null(f);
     fputs("{\"data\":{\"i\":0}}\n{\"data\":{\"s\":\"", f);
@@ -443,7 +375,7 @@ static void test_ls_jsonl_line_limit(void **state)
     an_err err;
     assert_int_equal(read_with(&an_format_ls_jsonl, path, &g, &err), 0);
     assert_int_equal(g.n_rec, 2);
-    assert_int_equal(json_array_size(g.rejs), 1);
+    assert_int_equal(json_array_size(g.s.rejects), 1);
     assert_contains(rej_reason(&g, 0), "line 2 is longer than 64 MiB");
     got_free(&g);
 }
@@ -656,9 +588,9 @@ static char *read_and_write(const an_format *rf, const an_format *wf, const char
     got_init(&g, true);
     an_err err;
     assert_int_equal(read_with(rf, p, &g, &err), 0);
-    if (json_array_size(g.rejs)) fail_msg("rejected: %s", rej_reason(&g, 0));
+    if (json_array_size(g.s.rejects)) fail_msg("rejected: %s", rej_reason(&g, 0));
     rowset rs;
-    rows_from(&rs, g.recs);
+    rows_from(&rs, g.s.records);
     char *out = export_rows(wf, NULL, rs.rows, rs.n);
     rows_free(&rs);
     got_free(&g);
@@ -793,5 +725,5 @@ int main(void)
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_json_min),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, tl_setup, tl_teardown);
 }

@@ -3,19 +3,8 @@
  * labels/x.txt:LINE, stem collisions, and export → import → export round trips exact to
  * 1e-6 pixel. */
 #include <math.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include <cmocka.h>
-
-#include "base/json.h"
-#include "formats/format.h"
+#include "testlib.h"
 
 static char *image_to[] = {"image"};
 static char *labels[] = {"cat", "dog", "person"};
@@ -33,89 +22,6 @@ static an_control ctls[] = {
      .line = 3},
 };
 static const an_config cfg = {.objects = objs, .n_objects = 1, .controls = ctls, .n_controls = 1};
-
-typedef struct collect {
-    json_t *records;
-    json_t *rejects; /* ["where|reason"] */
-} collect;
-
-static int on_record(void *ud, const an_record *rec, an_err *err)
-{
-    collect *c = ud;
-    json_t *o = json_object();
-    json_object_set(o, "data", rec->data);
-    if (rec->annotations) json_object_set_new(o, "annotations", json_deep_copy(rec->annotations));
-    json_object_set_new(o, "where", json_string(rec->where));
-    json_array_append_new(c->records, o);
-    return 0;
-}
-
-static int on_reject(void *ud, const char *where, const char *reason)
-{
-    collect *c = ud;
-    char buf[2048];
-    snprintf(buf, sizeof buf, "%s|%s", where, reason);
-    json_array_append_new(c->rejects, json_string(buf));
-    return 0;
-}
-
-static char tmpdir[64];
-static char realtmp[4096];
-
-static int setup(void **state)
-{
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/annot-yolo-XXXXXX");
-    if (!mkdtemp(tmpdir) || !realpath(tmpdir, realtmp)) return -1;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
-static const char *path_in(const char *name)
-{
-    static char path[4][512];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(path[k], sizeof path[k], "%s/%s", realtmp, name);
-    return path[k];
-}
-
-static void make_dir(const char *name)
-{
-    assert_int_equal(mkdir(path_in(name), 0755), 0);
-}
-
-static void write_bytes(const char *name, const void *p, size_t n)
-{
-    FILE *f = fopen(name[0] == '/' ? name : path_in(name), "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(p, 1, n, f), n);
-    fclose(f);
-}
-
-static void write_file(const char *name, const char *content)
-{
-    write_bytes(name, content, strlen(content));
-}
-
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) fail_msg("cannot open %s", path);
-    an_buf b = AN_BUF_INIT;
-    an_buf_init(&b);
-    char tmp[4096];
-    size_t n;
-    while ((n = fread(tmp, 1, sizeof tmp, f)) > 0)
-        an_buf_add(&b, tmp, n);
-    fclose(f);
-    return an_buf_detach(&b);
-}
 
 /* A PNG whose IHDR says w × h (no pixel data: only the header is read). */
 static void write_png(const char *name, unsigned w, unsigned h)
@@ -165,7 +71,7 @@ static void write_png(const char *name, unsigned w, unsigned h)
                          0x42,
                          0x60,
                          0x82};
-    write_bytes(name, p, sizeof p);
+    tl_write_bytes(name, p, sizeof p);
 }
 
 /* A JPEG with an APP0 segment and then a baseline frame header saying w × h. */
@@ -212,52 +118,27 @@ static void write_jpeg(const char *name, unsigned w, unsigned h)
                          1,
                          0xFF,
                          0xD9};
-    write_bytes(name, p, sizeof p);
+    tl_write_bytes(name, p, sizeof p);
 }
 
-static int read_into(const char *path, collect *c, an_err *err)
+static int read_into(const char *path, tl_sink *c, an_err *err)
 {
-    c->records = json_array();
-    c->rejects = json_array();
-    an_import_sink sink = {.record = on_record, .reject = on_reject, .ud = c};
+    tl_sink_init(c);
+    an_import_sink sink = {.record = tl_on_record, .reject = tl_on_reject, .ud = c};
     an_err_clear(err);
     return an_format_yolo.read(path, &cfg, &sink, err);
 }
 
-static void read_ok(const char *path, collect *c)
+static void read_ok(const char *path, tl_sink *c)
 {
     an_err err;
     int rc = read_into(path, c, &err);
     if (rc != 0) fail_msg("read: %d %s: %s", rc, err.where, err.msg);
 }
 
-static void collect_free(collect *c)
+static const char *image_of(const tl_sink *c, size_t i)
 {
-    json_decref(c->records);
-    json_decref(c->rejects);
-}
-
-static const json_t *record(const collect *c, size_t i)
-{
-    return json_array_get(c->records, i);
-}
-
-static const char *image_of(const collect *c, size_t i)
-{
-    return json_string_value(json_object_get(json_object_get(record(c, i), "data"), "image"));
-}
-
-static const json_t *result_of(const collect *c, size_t i)
-{
-    const json_t *anns = json_object_get(record(c, i), "annotations");
-    return json_object_get(json_array_get(anns, 0), "result");
-}
-
-static double value_num(const json_t *item, const char *key)
-{
-    double v = NAN;
-    an_json_number(json_object_get(json_object_get(item, "value"), key), &v);
-    return v;
+    return json_string_value(json_object_get(json_object_get(tl_record(c, i), "data"), "image"));
 }
 
 static const char *label_of(const json_t *item)
@@ -271,71 +152,72 @@ static const char *label_of(const json_t *item)
 static void make_dataset(const char *dir, const char *names_file, const char *names)
 {
     char p[256];
-    make_dir(dir);
+    tl_make_dir(dir);
     snprintf(p, sizeof p, "%s/images", dir);
-    make_dir(p);
+    tl_make_dir(p);
     snprintf(p, sizeof p, "%s/images/train", dir);
-    make_dir(p);
+    tl_make_dir(p);
     snprintf(p, sizeof p, "%s/labels", dir);
-    make_dir(p);
+    tl_make_dir(p);
     snprintf(p, sizeof p, "%s/labels/train", dir);
-    make_dir(p);
+    tl_make_dir(p);
     snprintf(p, sizeof p, "%s/%s", dir, names_file);
-    write_file(p, names);
+    tl_write_file(p, names);
     snprintf(p, sizeof p, "%s/images/a.png", dir);
     write_png(p, 640, 480);
     snprintf(p, sizeof p, "%s/labels/a.txt", dir);
-    write_file(p, "1 0.5 0.5 0.25 0.5\n0 0.1 0.2 0.2 0.4\n");
+    tl_write_file(p, "1 0.5 0.5 0.25 0.5\n0 0.1 0.2 0.2 0.4\n");
     snprintf(p, sizeof p, "%s/images/b.jpg", dir);
     write_jpeg(p, 100, 200);
     snprintf(p, sizeof p, "%s/labels/b.txt", dir);
-    write_file(p, "\n");
+    tl_write_file(p, "\n");
     snprintf(p, sizeof p, "%s/images/c.png", dir);
     write_png(p, 10, 10);
     snprintf(p, sizeof p, "%s/images/train/d.png", dir);
     write_png(p, 1000, 1000);
     snprintf(p, sizeof p, "%s/labels/train/d.txt", dir);
-    write_file(p, "2 0.123456789 0.987654321 0.0123 0.0246\r\n");
+    tl_write_file(p, "2 0.123456789 0.987654321 0.0123 0.0246\r\n");
 }
 
-static void check_dataset(const char *dir, const collect *c)
+static void check_dataset(const char *dir, const tl_sink *c)
 {
     assert_int_equal(json_array_size(c->rejects), 0);
     assert_int_equal(json_array_size(c->records), 4);
     char want[1024];
-    snprintf(want, sizeof want, "%s/%s/images/a.png", realtmp, dir);
+    snprintf(want, sizeof want, "%s/%s/images/a.png", tl_dir(), dir);
     assert_string_equal(image_of(c, 0), want);
-    assert_string_equal(json_string_value(json_object_get(record(c, 0), "where")), "images/a.png");
-    const json_t *r = result_of(c, 0);
+    assert_string_equal(json_string_value(json_object_get(tl_record(c, 0), "where")),
+                        "images/a.png");
+    const json_t *r = tl_result_of(c, 0);
     assert_int_equal(json_array_size(r), 2);
     const json_t *dog = json_array_get(r, 0);
     assert_string_equal(label_of(dog), "dog");
     assert_int_equal(json_integer_value(json_object_get(dog, "original_width")), 640);
     assert_int_equal(json_integer_value(json_object_get(dog, "original_height")), 480);
-    assert_true(fabs(value_num(dog, "x") - 37.5) < 1e-9);
-    assert_true(fabs(value_num(dog, "y") - 25) < 1e-9);
-    assert_true(fabs(value_num(dog, "width") - 25) < 1e-9);
-    assert_true(fabs(value_num(dog, "height") - 50) < 1e-9);
+    assert_true(fabs(tl_value_num(dog, "x") - 37.5) < 1e-9);
+    assert_true(fabs(tl_value_num(dog, "y") - 25) < 1e-9);
+    assert_true(fabs(tl_value_num(dog, "width") - 25) < 1e-9);
+    assert_true(fabs(tl_value_num(dog, "height") - 50) < 1e-9);
     const json_t *cat = json_array_get(r, 1);
     assert_string_equal(label_of(cat), "cat");
-    assert_true(fabs(value_num(cat, "x") - 0) < 1e-9 && fabs(value_num(cat, "y") - 0) < 1e-9);
+    assert_true(fabs(tl_value_num(cat, "x") - 0) < 1e-9 && fabs(tl_value_num(cat, "y") - 0) < 1e-9);
     /* the JPEG's size comes from its frame header; an empty label file is an empty result */
     assert_true(strstr(image_of(c, 1), "/images/b.jpg") != NULL);
-    assert_int_equal(json_array_size(result_of(c, 1)), 0);
-    assert_non_null(result_of(c, 1));
+    assert_int_equal(json_array_size(tl_result_of(c, 1)), 0);
+    assert_non_null(tl_result_of(c, 1));
     /* no label file: no annotation */
-    assert_null(json_object_get(record(c, 2), "annotations"));
+    assert_null(json_object_get(tl_record(c, 2), "annotations"));
     assert_true(strstr(image_of(c, 3), "/images/train/d.png") != NULL);
-    assert_string_equal(label_of(json_array_get(result_of(c, 3), 0)), "person");
+    assert_string_equal(label_of(json_array_get(tl_result_of(c, 3), 0)), "person");
 }
 
 static void test_read_with_classes_txt(void **state)
 {
     make_dataset("ds1", "classes.txt", "cat\ndog\r\nperson\n\n");
-    collect c;
-    read_ok(path_in("ds1"), &c);
+    tl_sink c;
+    read_ok(tl_path("ds1"), &c);
     check_dataset("ds1", &c);
-    collect_free(&c);
+    tl_sink_free(&c);
 }
 
 static void test_read_with_data_yaml_forms(void **state)
@@ -343,20 +225,20 @@ static void test_read_with_data_yaml_forms(void **state)
     make_dataset("ds2", "data.yaml",
                  "# dataset\npath: ../x\ntrain: images/train\nnames:\n  - cat\n  - 'dog'  # d\n"
                  "  - \"person\"\nnc: 3\n");
-    collect c;
-    read_ok(path_in("ds2"), &c);
+    tl_sink c;
+    read_ok(tl_path("ds2"), &c);
     check_dataset("ds2", &c);
-    collect_free(&c);
+    tl_sink_free(&c);
 
     make_dataset("ds3", "data.yaml", "train: images\nnames: [cat, 'dog',\n  person]\n");
-    read_ok(path_in("ds3"), &c);
+    read_ok(tl_path("ds3"), &c);
     check_dataset("ds3", &c);
-    collect_free(&c);
+    tl_sink_free(&c);
 
     make_dataset("ds4", "data.yaml", "names:\n  0: cat\n  1: dog\n  2: person\nval: x\n");
-    read_ok(path_in("ds4"), &c);
+    read_ok(tl_path("ds4"), &c);
     check_dataset("ds4", &c);
-    collect_free(&c);
+    tl_sink_free(&c);
 }
 
 static void test_read_bad_class_lists(void **state)
@@ -371,56 +253,56 @@ static void test_read_bad_class_lists(void **state)
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char p[64];
-        make_dir(bad[i][0]);
+        tl_make_dir(bad[i][0]);
         snprintf(p, sizeof p, "%s/labels", bad[i][0]);
-        make_dir(p);
+        tl_make_dir(p);
         snprintf(p, sizeof p, "%s/images", bad[i][0]);
-        make_dir(p);
+        tl_make_dir(p);
         snprintf(p, sizeof p, "%s/data.yaml", bad[i][0]);
-        write_file(p, bad[i][1]);
-        collect c;
+        tl_write_file(p, bad[i][1]);
+        tl_sink c;
         an_err err;
-        assert_int_equal(read_into(path_in(bad[i][0]), &c, &err), -AN_EINVAL);
+        assert_int_equal(read_into(tl_path(bad[i][0]), &c, &err), -AN_EINVAL);
         if (strcmp(err.where, bad[i][2]) != 0)
             fail_msg("case %zu: where \"%s\" (%s), want \"%s\"", i, err.where, err.msg, bad[i][2]);
-        collect_free(&c);
+        tl_sink_free(&c);
     }
-    make_dir("ct");
-    write_file(path_in("ct/classes.txt"), "cat\n\ndog\n");
-    collect c;
+    tl_make_dir("ct");
+    tl_write_file(tl_path("ct/classes.txt"), "cat\n\ndog\n");
+    tl_sink c;
     an_err err;
-    assert_int_equal(read_into(path_in("ct"), &c, &err), -AN_EINVAL);
+    assert_int_equal(read_into(tl_path("ct"), &c, &err), -AN_EINVAL);
     assert_string_equal(err.where, "classes.txt:2");
-    collect_free(&c);
-    make_dir("none");
-    assert_int_equal(read_into(path_in("none"), &c, &err), -AN_EINVAL);
+    tl_sink_free(&c);
+    tl_make_dir("none");
+    assert_int_equal(read_into(tl_path("none"), &c, &err), -AN_EINVAL);
     assert_non_null(strstr(err.msg, "classes.txt or data.yaml"));
-    collect_free(&c);
+    tl_sink_free(&c);
 }
 
 static void test_read_flat_folder(void **state)
 {
-    make_dir("flat");
-    write_file(path_in("flat/classes.txt"), "cat\ndog\n");
-    write_png(path_in("flat/x.png"), 200, 100);
-    write_file(path_in("flat/x.txt"), "0 0.5 0.5 1 1\n");
-    write_png(path_in("flat/y.PNG"), 20, 10);
-    collect c;
-    read_ok(path_in("flat"), &c);
+    tl_make_dir("flat");
+    tl_write_file(tl_path("flat/classes.txt"), "cat\ndog\n");
+    write_png(tl_path("flat/x.png"), 200, 100);
+    tl_write_file(tl_path("flat/x.txt"), "0 0.5 0.5 1 1\n");
+    write_png(tl_path("flat/y.PNG"), 20, 10);
+    tl_sink c;
+    read_ok(tl_path("flat"), &c);
     assert_int_equal(json_array_size(c.rejects), 0);
     assert_int_equal(json_array_size(c.records), 2);
-    const json_t *it = json_array_get(result_of(&c, 0), 0);
-    assert_true(value_num(it, "x") == 0 && value_num(it, "width") == 100);
-    assert_null(json_object_get(record(&c, 1), "annotations"));
-    collect_free(&c);
+    const json_t *it = json_array_get(tl_result_of(&c, 0), 0);
+    assert_true(tl_value_num(it, "x") == 0 && tl_value_num(it, "width") == 100);
+    assert_null(json_object_get(tl_record(&c, 1), "annotations"));
+    tl_sink_free(&c);
 }
 
 static void test_read_rejects(void **state)
 {
-    make_dir("bad");
-    make_dir("bad/images");
-    make_dir("bad/labels");
-    write_file(path_in("bad/classes.txt"), "cat\ndog\nzebra\n");
+    tl_make_dir("bad");
+    tl_make_dir("bad/images");
+    tl_make_dir("bad/labels");
+    tl_write_file(tl_path("bad/classes.txt"), "cat\ndog\nzebra\n");
     const char *cases[][3] = {
         {"a", "0 0.5 0.5 0.1 0.1\n0 0.5 0.5 0.1\n", "labels/a.txt:2|expected \"class cx cy w h\""},
         {"b", "5 0.5 0.5 0.1 0.1\n", "labels/b.txt:1|class \"5\" is not a class id 0..2"},
@@ -436,17 +318,17 @@ static void test_read_rejects(void **state)
     for (size_t i = 0; i < n; i++) {
         char p[64];
         snprintf(p, sizeof p, "bad/images/%s.png", cases[i][0]);
-        write_png(path_in(p), 100, 100);
+        write_png(tl_path(p), 100, 100);
         snprintf(p, sizeof p, "bad/labels/%s.txt", cases[i][0]);
-        write_file(path_in(p), cases[i][1]);
+        tl_write_file(tl_path(p), cases[i][1]);
     }
-    write_png(path_in("bad/images/ok.png"), 100, 100);
-    write_file(path_in("bad/labels/ok.txt"), "1 0.5 0.5 0.1 0.1\n");
-    write_file(path_in("bad/labels/orphan.txt"), "1 0.5 0.5 0.1 0.1\n");
-    write_file(path_in("bad/images/broken.png"), "not an image");
-    write_file(path_in("bad/labels/broken.txt"), "1 0.5 0.5 0.1 0.1\n");
-    collect c;
-    read_ok(path_in("bad"), &c);
+    write_png(tl_path("bad/images/ok.png"), 100, 100);
+    tl_write_file(tl_path("bad/labels/ok.txt"), "1 0.5 0.5 0.1 0.1\n");
+    tl_write_file(tl_path("bad/labels/orphan.txt"), "1 0.5 0.5 0.1 0.1\n");
+    tl_write_file(tl_path("bad/images/broken.png"), "not an image");
+    tl_write_file(tl_path("bad/labels/broken.txt"), "1 0.5 0.5 0.1 0.1\n");
+    tl_sink c;
+    read_ok(tl_path("bad"), &c);
     assert_int_equal(json_array_size(c.records), 1);
     assert_true(strstr(image_of(&c, 0), "/ok.png") != NULL);
     /* images in name order, then label files without images */
@@ -457,42 +339,18 @@ static void test_read_rejects(void **state)
     size_t nw = sizeof want / sizeof want[0];
     assert_int_equal(json_array_size(c.rejects), nw);
     for (size_t i = 0; i < nw; i++) {
-        const char *got = json_string_value(json_array_get(c.rejects, i));
+        const char *got = tl_reject_line(&c, i);
         if (strncmp(got, want[i], strlen(want[i])) != 0)
             fail_msg("reject %zu: got \"%s\", want \"%s…\"", i, got, want[i]);
     }
-    collect_free(&c);
+    tl_sink_free(&c);
 }
 
 /* ---- export ------------------------------------------------------------------------- */
 
-typedef struct row_in {
-    const char *data;
-    const char *result; /* NULL: no annotation */
-} row_in;
-
-static int export_rows(const row_in *rows, size_t n, const char *dir, an_err *err)
+static int export_rows(const tl_row *rows, size_t n, const char *dir, an_err *err)
 {
-    assert_int_equal(mkdir(dir, 0755), 0);
-    an_export_ctx ctx = {.config = &cfg, .project_name = "p", .out_dir = dir};
-    an_buf_init(&ctx.scratch);
-    an_err_clear(err);
-    int rc = an_format_yolo.export_begin(&ctx, err);
-    assert_int_equal(rc, 0);
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        an_annotation_row ann = {.id = 1, .result = rows[i].result};
-        an_task_row row = {.id = (int64_t)i + 1,
-                           .data = rows[i].data,
-                           .data_len = strlen(rows[i].data),
-                           .annotations = &ann,
-                           .n_annotations = rows[i].result ? 1 : 0};
-        rc = an_format_yolo.export_task(&ctx, &row, err);
-    }
-    an_err end_err;
-    int end = an_format_yolo.export_end(&ctx, rc != 0, rc ? &end_err : err);
-    if (rc == 0) rc = end;
-    an_buf_free(&ctx.scratch);
-    return rc;
+    return tl_export_to_dir(&an_format_yolo, &cfg, rows, n, dir, err);
 }
 
 #define RECT(x, y, w, h, W, H, l)                                                                  \
@@ -502,39 +360,40 @@ static int export_rows(const row_in *rows, size_t n, const char *dir, an_err *er
 
 static void test_export(void **state)
 {
-    make_dir("src");
-    make_dir("src/a");
-    make_dir("src/b");
-    write_png(path_in("src/a/img.png"), 200, 100);
-    write_png(path_in("src/b/img.png"), 50, 50);
+    tl_make_dir("src");
+    tl_make_dir("src/a");
+    tl_make_dir("src/b");
+    write_png(tl_path("src/a/img.png"), 200, 100);
+    write_png(tl_path("src/b/img.png"), 50, 50);
     char d1[700], d2[700], d3[700], d4[700];
-    snprintf(d1, sizeof d1, "{\"image\":\"%s\"}", path_in("src/a/img.png"));
-    snprintf(d2, sizeof d2, "{\"image\":\"%s\"}", path_in("src/b/img.png"));
-    snprintf(d3, sizeof d3, "{\"image\":\"%s\"}", path_in("src/missing.jpg"));
-    snprintf(d4, sizeof d4, "{\"image\":\"%s\"}", path_in("src/unlabelled.jpg"));
-    const row_in rows[] = {
-        {d1, "[" RECT(10, 20, 30, 40, 200, 100, "dog") "," RECT(0, 0, 100, 100, 200, 100,
-                                                                "person") "]"},
-        {d2, "[]"},
-        {d3, "[" RECT(12.5, 0, 25, 50, 640, 480, "cat") "]"},
-        {d4, NULL},
+    snprintf(d1, sizeof d1, "{\"image\":\"%s\"}", tl_path("src/a/img.png"));
+    snprintf(d2, sizeof d2, "{\"image\":\"%s\"}", tl_path("src/b/img.png"));
+    snprintf(d3, sizeof d3, "{\"image\":\"%s\"}", tl_path("src/missing.jpg"));
+    snprintf(d4, sizeof d4, "{\"image\":\"%s\"}", tl_path("src/unlabelled.jpg"));
+    const tl_row rows[] = {
+        {d1,
+         "[" RECT(10, 20, 30, 40, 200, 100, "dog") "," RECT(0, 0, 100, 100, 200, 100, "person") "]",
+         NULL},
+        {d2, "[]", NULL},
+        {d3, "[" RECT(12.5, 0, 25, 50, 640, 480, "cat") "]", NULL},
+        {d4, NULL, NULL},
     };
     char out[512];
-    snprintf(out, sizeof out, "%s", path_in("yolo-out"));
+    snprintf(out, sizeof out, "%s", tl_path("yolo-out"));
     an_err err;
     assert_int_equal(export_rows(rows, 4, out, &err), 0);
     char p[700];
     snprintf(p, sizeof p, "%s/classes.txt", out);
-    char *t = slurp(p);
+    char *t = tl_slurp(p);
     assert_string_equal(t, "cat\ndog\nperson\n");
     free(t);
     snprintf(p, sizeof p, "%s/labels/img.txt", out);
-    t = slurp(p);
+    t = tl_slurp(p);
     assert_string_equal(t, "1 0.25 0.4 0.3 0.4\n2 0.5 0.5 1 1\n");
     free(t);
     /* the second img.png gets its task id in front, for its label file and its copy */
     snprintf(p, sizeof p, "%s/labels/2_img.txt", out);
-    t = slurp(p);
+    t = tl_slurp(p);
     assert_string_equal(t, "");
     free(t);
     snprintf(p, sizeof p, "%s/images/2_img.png", out);
@@ -543,7 +402,7 @@ static void test_export(void **state)
     assert_int_equal(access(p, F_OK), 0);
     /* a missing image is not copied, its labels are written */
     snprintf(p, sizeof p, "%s/labels/missing.txt", out);
-    t = slurp(p);
+    t = tl_slurp(p);
     assert_string_equal(t, "0 0.25 0.25 0.25 0.5\n");
     free(t);
     snprintf(p, sizeof p, "%s/images/missing.jpg", out);
@@ -551,8 +410,8 @@ static void test_export(void **state)
     snprintf(p, sizeof p, "%s/labels/unlabelled.txt", out);
     assert_int_not_equal(access(p, F_OK), 0);
 
-    const row_in unknown[] = {{d1, "[" RECT(1, 1, 1, 1, 10, 10, "zebra") "]"}};
-    snprintf(out, sizeof out, "%s", path_in("yolo-out-2"));
+    const tl_row unknown[] = {{d1, "[" RECT(1, 1, 1, 1, 10, 10, "zebra") "]", NULL}};
+    snprintf(out, sizeof out, "%s", tl_path("yolo-out-2"));
     assert_int_equal(export_rows(unknown, 1, out, &err), -AN_EINVAL);
     assert_string_equal(err.where, "task 1:result[0]");
     assert_non_null(strstr(err.msg, "\"zebra\""));
@@ -563,9 +422,9 @@ static void test_round_trip(void **state)
 {
     make_dataset("rt", "classes.txt", "cat\ndog\nperson\n");
     char src[512], outs[2][512];
-    snprintf(src, sizeof src, "%s", path_in("rt"));
-    snprintf(outs[0], sizeof outs[0], "%s", path_in("rt-1"));
-    snprintf(outs[1], sizeof outs[1], "%s", path_in("rt-2"));
+    snprintf(src, sizeof src, "%s", tl_path("rt"));
+    snprintf(outs[0], sizeof outs[0], "%s", tl_path("rt-1"));
+    snprintf(outs[1], sizeof outs[1], "%s", tl_path("rt-2"));
     /* the source boxes, in pixels (x0, y0, x1, y1) */
     const double want[][4] = {
         {0.375 * 640, 0.25 * 480, 0.625 * 640, 0.75 * 480},
@@ -575,21 +434,21 @@ static void test_round_trip(void **state)
     };
     const char *cur = src;
     for (int pass = 0; pass < 3; pass++) {
-        collect c;
+        tl_sink c;
         read_ok(cur, &c);
         assert_int_equal(json_array_size(c.rejects), 0);
         size_t n = json_array_size(c.records), k = 0;
         /* the subfolder is flattened by export: images/train/d.png becomes images/d.png */
         assert_int_equal(n, pass == 0 ? 4 : 3);
         for (size_t i = 0; i < n; i++) {
-            const json_t *res = result_of(&c, i);
+            const json_t *res = tl_result_of(&c, i);
             for (size_t j = 0; j < json_array_size(res); j++, k++) {
                 const json_t *it = json_array_get(res, j);
                 double W = (double)json_integer_value(json_object_get(it, "original_width"));
                 double H = (double)json_integer_value(json_object_get(it, "original_height"));
-                double x0 = value_num(it, "x") * W / 100, y0 = value_num(it, "y") * H / 100;
-                double got[4] = {x0, y0, x0 + value_num(it, "width") * W / 100,
-                                 y0 + value_num(it, "height") * H / 100};
+                double x0 = tl_value_num(it, "x") * W / 100, y0 = tl_value_num(it, "y") * H / 100;
+                double got[4] = {x0, y0, x0 + tl_value_num(it, "width") * W / 100,
+                                 y0 + tl_value_num(it, "height") * H / 100};
                 for (int q = 0; q < 4; q++)
                     if (fabs(got[q] - want[k][q]) > 1e-6)
                         fail_msg("pass %d box %zu[%d]: %.17g vs %.17g", pass, k, q, got[q],
@@ -598,15 +457,15 @@ static void test_round_trip(void **state)
         }
         assert_int_equal(k, 3);
         if (pass == 2) {
-            collect_free(&c);
+            tl_sink_free(&c);
             break;
         }
-        row_in *rows = calloc(n, sizeof *rows);
+        tl_row *rows = calloc(n, sizeof *rows);
         char **texts = calloc(2 * n, sizeof *texts);
         for (size_t i = 0; i < n; i++) {
-            texts[2 * i] = an_json_text(json_object_get(record(&c, i), "data"));
-            texts[2 * i + 1] = result_of(&c, i) ? an_json_text(result_of(&c, i)) : NULL;
-            rows[i] = (row_in){texts[2 * i], texts[2 * i + 1]};
+            texts[2 * i] = an_json_text(json_object_get(tl_record(&c, i), "data"));
+            texts[2 * i + 1] = tl_result_of(&c, i) ? an_json_text(tl_result_of(&c, i)) : NULL;
+            rows[i] = (tl_row){texts[2 * i], texts[2 * i + 1], NULL};
         }
         an_err err;
         assert_int_equal(export_rows(rows, n, outs[pass], &err), 0);
@@ -614,7 +473,7 @@ static void test_round_trip(void **state)
             free(texts[i]);
         free(texts);
         free(rows);
-        collect_free(&c);
+        tl_sink_free(&c);
         cur = outs[pass];
     }
 }
@@ -622,13 +481,13 @@ static void test_round_trip(void **state)
 static void test_sniff(void **state)
 {
     make_dataset("s1", "classes.txt", "cat\n");
-    assert_int_equal(an_format_yolo.sniff(path_in("s1"), true, NULL, 0), 85);
+    assert_int_equal(an_format_yolo.sniff(tl_path("s1"), true, NULL, 0), 85);
     make_dataset("s2", "data.yaml", "names: [cat]\n");
-    assert_int_equal(an_format_yolo.sniff(path_in("s2"), true, NULL, 0), 85);
-    make_dir("s3");
-    assert_int_equal(an_format_yolo.sniff(path_in("s3"), true, NULL, 0), 0);
+    assert_int_equal(an_format_yolo.sniff(tl_path("s2"), true, NULL, 0), 85);
+    tl_make_dir("s3");
+    assert_int_equal(an_format_yolo.sniff(tl_path("s3"), true, NULL, 0), 0);
     assert_int_equal(
-        an_format_yolo.sniff(path_in("s1/classes.txt"), false, (const unsigned char *)"cat\n", 4),
+        an_format_yolo.sniff(tl_path("s1/classes.txt"), false, (const unsigned char *)"cat\n", 4),
         0);
 }
 
@@ -644,5 +503,5 @@ int main(void)
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_sniff),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, tl_setup, tl_teardown);
 }

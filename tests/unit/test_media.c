@@ -1,43 +1,6 @@
 /* Media sniffing and image header sizes (formats/media.c), on tiny files built here. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-
-#include <cmocka.h>
-
 #include "formats/media.h"
-
-static char tmpdir[256];
-
-static int setup(void **state)
-{
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/an_media_XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
-/* Writes bytes to tmpdir/name; returns the path (static buffer, one at a time). */
-static const char *put(const char *name, const void *bytes, size_t n)
-{
-    static char path[512];
-    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(bytes, 1, n, f), n);
-    fclose(f);
-    return path;
-}
+#include "testlib.h"
 
 #define U8(...) ((const unsigned char[]){__VA_ARGS__})
 #define KIND(arr) an_media_kind_of(arr, sizeof arr)
@@ -166,11 +129,12 @@ static void test_sniff_file(void **state)
 {
     an_err err;
     an_err_clear(&err);
-    assert_int_equal(an_media_sniff_file(put("photo.txt", png, sizeof png), &err),
+    assert_int_equal(an_media_sniff_file(tl_write_bytes("photo.txt", png, sizeof png), &err),
                      AN_MEDIA_IMAGE);
-    assert_int_equal(an_media_sniff_file(put("clip.bin", mp4, sizeof mp4), &err), AN_MEDIA_VIDEO);
+    assert_int_equal(an_media_sniff_file(tl_write_bytes("clip.bin", mp4, sizeof mp4), &err),
+                     AN_MEDIA_VIDEO);
     char missing[300];
-    snprintf(missing, sizeof missing, "%s/nope.png", tmpdir);
+    snprintf(missing, sizeof missing, "%s/nope.png", tl_dir());
     assert_int_equal(an_media_sniff_file(missing, &err), AN_MEDIA_UNKNOWN);
     assert_int_equal(err.code, AN_EIO);
     assert_string_equal(err.where, missing);
@@ -183,7 +147,7 @@ static void expect_size(const char *name, const unsigned char *b, size_t n, int 
     an_err err;
     an_err_clear(&err);
     int gw = -1, gh = -1;
-    const char *path = put(name, b, n);
+    const char *path = tl_write_bytes(name, b, n);
     int rc = an_media_image_size(path, &gw, &gh, &err);
     if (rc != 0) fail_msg("%s: %s", name, err.msg);
     assert_int_equal(gw, w);
@@ -225,7 +189,7 @@ static void expect_damaged(const char *name, const unsigned char *b, size_t n, c
     an_err err;
     an_err_clear(&err);
     int w = -1, h = -1;
-    const char *path = put(name, b, n);
+    const char *path = tl_write_bytes(name, b, n);
     int rc = an_media_image_size(path, &w, &h, &err);
     if (rc != -AN_EINVAL) fail_msg("%s: expected AN_EINVAL, got %d (%dx%d)", name, rc, w, h);
     assert_string_equal(err.where, path);
@@ -305,5 +269,5 @@ int main(void)
         cmocka_unit_test(test_sizes),            cmocka_unit_test(test_jpeg_far_frame),
         cmocka_unit_test(test_damaged),          cmocka_unit_test(test_size_missing_file),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, tl_setup, tl_teardown);
 }
