@@ -87,6 +87,11 @@ const an_annotation_row *an_export_pick_annotation(const an_task_row *row);
 int an_export_min_values(const an_config *cfg, const char *result_text, const char *where,
                          json_t *out, an_err *err);
 
+/* Appends one task in Label Studio's export shape (id, data, meta, annotations,
+ * predictions, created_at, updated_at), splicing the stored JSON text as is. The API answers
+ * with the same shape. Implemented in ls_json.c. */
+void an_ls_task_write(an_buf *b, const an_task_row *t);
+
 /* Each format's definition, one per file. */
 extern const an_format an_format_ls_json, an_format_ls_jsonl, an_format_json_min,
     an_format_csv, an_format_tsv, an_format_files, an_format_coco, an_format_yolo,

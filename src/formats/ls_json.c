@@ -566,7 +566,7 @@ static void put_text(an_buf *b, const char *json, const char *dflt)
 #define ADD_LIT(b, s) an_buf_add((b), s, sizeof s - 1)
 
 /* Appends a task in Label Studio's export shape. */
-static void write_task(an_buf *b, const an_task_row *t)
+void an_ls_task_write(an_buf *b, const an_task_row *t)
 {
     ADD_LIT(b, "{\"id\":");
     put_i64(b, t->id);
@@ -659,7 +659,7 @@ static int ls_json_task(an_export_ctx *ctx, const an_task_row *row, an_err *err)
         ADD_LIT(&ctx->scratch, "[\n");
     else
         ADD_LIT(&ctx->scratch, ",\n");
-    write_task(&ctx->scratch, row);
+    an_ls_task_write(&ctx->scratch, row);
     return put_out(ctx, ctx->scratch.p, ctx->scratch.len, err);
 }
 
@@ -675,7 +675,7 @@ static int list_end(an_export_ctx *ctx, bool failed, an_err *err)
 static int ls_jsonl_task(an_export_ctx *ctx, const an_task_row *row, an_err *err)
 {
     an_buf_reset(&ctx->scratch);
-    write_task(&ctx->scratch, row);
+    an_ls_task_write(&ctx->scratch, row);
     an_buf_addc(&ctx->scratch, '\n');
     return put_out(ctx, ctx->scratch.p, ctx->scratch.len, err);
 }
