@@ -4,11 +4,12 @@
 #   scripts/deps.sh         what building and running needs (make, make run)
 #   scripts/deps.sh --test  that, plus what the tests, fuzzers and benchmarks need (make test)
 set -eu
-PACKAGES="gcc make cmake pkg-config libsqlite3-dev libjansson-dev libxml2-dev libsodium-dev"
+PACKAGES="gcc make cmake pkg-config libsqlite3-dev libjansson-dev libxml2-dev libsodium-dev libmicrohttpd-dev"
 if [ "${1:-}" = "--test" ]; then
     # cmocka runs the unit tests; python3 checks outputs in integration tests; clang builds
-    # the libFuzzer targets; sqlite3 is the benchmarks' baseline.
-    PACKAGES="$PACKAGES libcmocka-dev python3 clang libclang-rt-14-dev sqlite3"
+    # the libFuzzer targets; sqlite3 is the benchmarks' baseline; libcurl and curl are the
+    # HTTP clients of the server tests.
+    PACKAGES="$PACKAGES libcmocka-dev python3 clang libclang-rt-14-dev sqlite3 libcurl4-openssl-dev curl"
 fi
 
 missing=""
