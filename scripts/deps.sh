@@ -10,6 +10,10 @@ if [ "${1:-}" = "--test" ]; then
     # the libFuzzer targets; sqlite3 is the benchmarks' baseline; libcurl and curl are the
     # HTTP clients of the server tests.
     PACKAGES="$PACKAGES libcmocka-dev python3 clang libclang-rt-14-dev sqlite3 libcurl4-openssl-dev curl"
+    # Debian's chromium and Node.js run the web UI's browser tests (tests/browser). Debian
+    # ships npm apart from nodejs; other builds of nodejs bring their own npm.
+    PACKAGES="$PACKAGES chromium nodejs"
+    command -v npm >/dev/null 2>&1 || PACKAGES="$PACKAGES npm"
 fi
 
 missing=""
