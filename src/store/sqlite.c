@@ -135,6 +135,85 @@ static const char *const migrations[] = {
     "  PRIMARY KEY (annotation_id, from_name, label)\n"
     ") WITHOUT ROWID;\n"
     "CREATE INDEX annotation_labels_count ON annotation_labels(project_id, from_name, label);\n",
+
+    /* 2: accounts, access and review for the server. Tokens and sessions are stored as
+     * hashes only, so a copy of the workspace does not hand out working credentials. */
+    "ALTER TABLE users ADD COLUMN password_hash TEXT;\n" /* NULL: cannot log in */
+    "ALTER TABLE users ADD COLUMN active INTEGER NOT NULL DEFAULT 1;\n"
+    "CREATE TABLE api_tokens (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,\n"
+    "  hash BLOB UNIQUE NOT NULL CHECK (length(hash) = 32),\n"
+    "  label TEXT NOT NULL DEFAULT '',\n"
+    "  created_at TEXT NOT NULL,\n"
+    "  last_used_at TEXT\n"
+    ");\n"
+    "CREATE INDEX api_tokens_user ON api_tokens(user_id);\n"
+    "CREATE TABLE sessions (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  hash BLOB UNIQUE NOT NULL CHECK (length(hash) = 32),\n"
+    "  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,\n"
+    "  csrf TEXT NOT NULL,\n"
+    "  created_at TEXT NOT NULL,\n"
+    "  expires_at INTEGER NOT NULL\n" /* epoch seconds */
+    ");\n"
+    "CREATE INDEX sessions_user ON sessions(user_id);\n"
+    "CREATE INDEX sessions_expires ON sessions(expires_at);\n"
+    "CREATE TABLE memberships (\n"
+    "  project_id INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,\n"
+    "  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,\n"
+    "  PRIMARY KEY (project_id, user_id)\n"
+    ") WITHOUT ROWID;\n"
+    "CREATE INDEX memberships_user ON memberships(user_id, project_id);\n"
+    "CREATE TABLE task_locks (\n"
+    "  task_id INTEGER PRIMARY KEY REFERENCES tasks(id) ON DELETE CASCADE,\n"
+    "  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,\n"
+    "  expires_at INTEGER NOT NULL\n" /* epoch seconds */
+    ");\n"
+    "CREATE INDEX task_locks_user ON task_locks(user_id);\n"
+    "CREATE TABLE reviews (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  annotation_id INTEGER NOT NULL REFERENCES annotations(id) ON DELETE CASCADE,\n"
+    "  reviewer_id INTEGER REFERENCES users(id) ON DELETE SET NULL,\n"
+    "  accepted INTEGER NOT NULL,\n"
+    "  comment TEXT NOT NULL DEFAULT '',\n"
+    "  created_at TEXT NOT NULL\n"
+    ");\n"
+    "CREATE INDEX reviews_annotation ON reviews(annotation_id);\n"
+    "CREATE INDEX reviews_reviewer ON reviews(reviewer_id);\n"
+    /* user_id is deliberately not a foreign key: ON DELETE SET NULL would update the log,
+     * which the triggers below refuse, so deleting a user would fail. */
+    "CREATE TABLE audit (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  at TEXT NOT NULL,\n"
+    "  user_id INTEGER,\n"
+    "  action TEXT NOT NULL,\n"
+    "  object TEXT NOT NULL DEFAULT '',\n"
+    "  object_id INTEGER,\n"
+    "  detail TEXT\n"
+    ");\n"
+    "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN\n"
+    "  SELECT RAISE(ABORT, 'the audit log is append-only');\n"
+    "END;\n"
+    "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN\n"
+    "  SELECT RAISE(ABORT, 'the audit log is append-only');\n"
+    "END;\n"
+    /* The next-task query probes, per task in id order, "has this user annotated it" and
+     * "how many live annotations has it": both answered from this one covering index
+     * without reading annotation rows. */
+    "CREATE INDEX annotations_task_annotator ON annotations(task_id, annotator_id, "
+    "was_cancelled);\n"
+    /* Low-water marks for the next-task search: every task of the project with an id below
+     * low has at least overlap live (non-cancelled) annotations, so the search starts at low
+     * instead of walking the finished part of the project on every call. Whatever can free
+     * a place in a task below low (deleting or cancelling an annotation, deleting a task,
+     * whose id a new task may take) lowers low in the same transaction. */
+    "CREATE TABLE next_hints (\n"
+    "  project_id INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,\n"
+    "  overlap INTEGER NOT NULL,\n"
+    "  low INTEGER NOT NULL,\n"
+    "  PRIMARY KEY (project_id, overlap)\n"
+    ") WITHOUT ROWID;\n",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
@@ -162,11 +241,52 @@ enum stmt_id {
     ST_PROJECT_BY_NAME,
     ST_PROJECT_BY_ID,
     ST_LABELED_COUNT,
+    /* schema 2 */
+    ST_USER_SET_PASSWORD,
+    ST_USER_SET_ACTIVE,
+    ST_USER_ACTIVE,
+    ST_USER_AUTH,
+    ST_TOKEN_INSERT,
+    ST_TOKEN_USER,
+    ST_TOKEN_TOUCH,
+    ST_TOKEN_DELETE,
+    ST_SESSION_PURGE,
+    ST_SESSION_INSERT,
+    ST_SESSION_GET,
+    ST_SESSION_DELETE,
+    ST_MEMBER_ADD,
+    ST_MEMBER_REMOVE,
+    ST_MEMBER_IS,
+    ST_TASK_GET,
+    ST_TASK_KEY_OF,
+    ST_TASK_AT_KEY,
+    ST_TASK_SET_KEY,
+    ST_TASK_SET_DATA,
+    ST_TASK_SET_ALL,
+    ST_TASK_DELETE,
+    ST_ANNOTATION_GET,
+    ST_ANNOTATION_SET,
+    ST_ANNOTATION_DELETE,
+    ST_LABELS_DELETE,
+    ST_LOCK,
+    ST_UNLOCK,
+    ST_NEXT_TASK,
+    ST_HINT_GET,
+    ST_HINT_SET,
+    ST_HINT_LOWER,
+    ST_FIRST_OPEN,
+    ST_TASK_MAX,
+    ST_REVIEW_INSERT,
+    ST_AUDIT_INSERT,
     ST__COUNT
 };
 
 #define PROJECT_COLUMNS                                                                            \
     "id, name, created_at, task_count, annotation_count, prediction_count, settings, config"
+
+#define ANNOTATION_COLUMNS                                                                         \
+    "id, task_id, project_id, annotator_id, lead_time, ground_truth, was_cancelled, "              \
+    "created_at, updated_at, result"
 
 static const char *const stmt_sql[ST__COUNT] = {
     [ST_BEGIN] = "BEGIN IMMEDIATE",
@@ -203,6 +323,79 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_PROJECT_BY_ID] = "SELECT " PROJECT_COLUMNS " FROM projects WHERE id = ?1",
     [ST_LABELED_COUNT] = "SELECT count(DISTINCT task_id) FROM annotations "
                          "WHERE project_id = ?1 AND was_cancelled = 0",
+    [ST_USER_SET_PASSWORD] = "UPDATE users SET password_hash = ?2 WHERE id = ?1",
+    [ST_USER_SET_ACTIVE] = "UPDATE users SET active = ?2 WHERE id = ?1",
+    [ST_USER_ACTIVE] = "SELECT active FROM users WHERE id = ?1",
+    [ST_USER_AUTH] = "SELECT id, name, role, created_at, password_hash FROM users "
+                     "WHERE name = ?1 AND active = 1",
+    [ST_TOKEN_INSERT] = "INSERT INTO api_tokens (user_id, hash, label, created_at) "
+                        "VALUES (?1, ?2, ?3, ?4)",
+    [ST_TOKEN_USER] = "SELECT u.id, u.name, u.role, u.created_at, t.id, t.last_used_at "
+                      "FROM api_tokens t JOIN users u ON u.id = t.user_id "
+                      "WHERE t.hash = ?1 AND u.active = 1",
+    [ST_TOKEN_TOUCH] = "UPDATE api_tokens SET last_used_at = ?2 WHERE id = ?1 "
+                       "AND (last_used_at IS NULL OR last_used_at < ?3)",
+    [ST_TOKEN_DELETE] = "DELETE FROM api_tokens WHERE id = ?1 AND (?2 <= 0 OR user_id = ?2)",
+    [ST_SESSION_PURGE] = "DELETE FROM sessions WHERE expires_at <= ?1",
+    [ST_SESSION_INSERT] = "INSERT INTO sessions (hash, user_id, csrf, created_at, expires_at) "
+                          "VALUES (?1, ?2, ?3, ?4, ?5)",
+    [ST_SESSION_GET] = "SELECT u.id, u.name, u.role, u.created_at, s.csrf "
+                       "FROM sessions s JOIN users u ON u.id = s.user_id "
+                       "WHERE s.hash = ?1 AND s.expires_at > ?2 AND u.active = 1",
+    [ST_SESSION_DELETE] = "DELETE FROM sessions WHERE hash = ?1",
+    [ST_MEMBER_ADD] = "INSERT INTO memberships (project_id, user_id) VALUES (?1, ?2) "
+                      "ON CONFLICT DO NOTHING",
+    [ST_MEMBER_REMOVE] = "DELETE FROM memberships WHERE project_id = ?1 AND user_id = ?2",
+    [ST_MEMBER_IS] = "SELECT 1 FROM memberships WHERE project_id = ?1 AND user_id = ?2",
+    [ST_TASK_GET] = "SELECT t.id, t.project_id, t.meta, t.created_at, t.updated_at, t.data, "
+                    "(SELECT count(*) FROM annotations a "
+                    " WHERE a.task_id = t.id AND a.was_cancelled = 0), "
+                    "(SELECT count(*) FROM predictions p WHERE p.task_id = t.id) "
+                    "FROM tasks t WHERE t.id = ?1",
+    [ST_TASK_KEY_OF] = "SELECT t.project_id, t.hash_key, t.content_hash, "
+                       "(SELECT count(*) FROM annotations a WHERE a.task_id = t.id), "
+                       "(SELECT count(*) FROM predictions p WHERE p.task_id = t.id) "
+                       "FROM tasks t WHERE t.id = ?1",
+    [ST_TASK_AT_KEY] = "SELECT id, content_hash FROM tasks WHERE project_id = ?1 AND hash_key = ?2",
+    [ST_TASK_SET_KEY] = "UPDATE tasks SET hash_key = ?2 WHERE id = ?1",
+    [ST_TASK_SET_DATA] = "UPDATE tasks SET data = ?2, meta = ?3, updated_at = ?4 WHERE id = ?1",
+    [ST_TASK_SET_ALL] = "UPDATE tasks SET data = ?2, meta = ?3, updated_at = ?4, "
+                        "content_hash = ?5, hash_key = ?6 WHERE id = ?1",
+    [ST_TASK_DELETE] = "DELETE FROM tasks WHERE id = ?1",
+    [ST_ANNOTATION_GET] = "SELECT " ANNOTATION_COLUMNS " FROM annotations WHERE id = ?1",
+    [ST_ANNOTATION_SET] = "UPDATE annotations SET result = ?2, lead_time = ?3, ground_truth = ?4, "
+                          "was_cancelled = ?5, updated_at = ?6 WHERE id = ?1",
+    [ST_ANNOTATION_DELETE] = "DELETE FROM annotations WHERE id = ?1",
+    [ST_LABELS_DELETE] = "DELETE FROM annotation_labels WHERE annotation_id = ?1",
+    [ST_LOCK] = "INSERT INTO task_locks (task_id, user_id, expires_at) VALUES (?1, ?2, ?3) "
+                "ON CONFLICT (task_id) DO UPDATE SET user_id = excluded.user_id, "
+                "expires_at = excluded.expires_at "
+                "WHERE task_locks.user_id = excluded.user_id OR task_locks.expires_at <= ?4",
+    [ST_UNLOCK] = "DELETE FROM task_locks WHERE task_id = ?1 AND user_id = ?2",
+    /* Walks the project's tasks in id order on tasks_project and stops at the first match;
+     * each test is a probe of an index keyed by task_id (annotations_task_annotator covers
+     * both annotation tests, task_locks by its primary key). See test_next_task_plan. */
+    [ST_NEXT_TASK] = "SELECT t.id FROM tasks t WHERE t.project_id = ?1 "
+                     "AND NOT EXISTS (SELECT 1 FROM annotations a "
+                     "  WHERE a.task_id = t.id AND a.annotator_id = ?2) "
+                     "AND (SELECT count(*) FROM annotations a "
+                     "  WHERE a.task_id = t.id AND a.was_cancelled = 0) < ?3 "
+                     "AND NOT EXISTS (SELECT 1 FROM task_locks l "
+                     "  WHERE l.task_id = t.id AND l.user_id <> ?2 AND l.expires_at > ?4) "
+                     "AND t.id >= ?5 ORDER BY t.id LIMIT 1",
+    [ST_HINT_GET] = "SELECT low FROM next_hints WHERE project_id = ?1 AND overlap = ?2",
+    [ST_HINT_SET] = "INSERT INTO next_hints (project_id, overlap, low) VALUES (?1, ?2, ?3) "
+                    "ON CONFLICT (project_id, overlap) DO UPDATE SET low = excluded.low",
+    [ST_HINT_LOWER] = "UPDATE next_hints SET low = ?2 WHERE project_id = ?1 AND low > ?2",
+    [ST_FIRST_OPEN] = "SELECT t.id FROM tasks t WHERE t.project_id = ?1 AND t.id >= ?2 "
+                      "AND (SELECT count(*) FROM annotations a "
+                      "  WHERE a.task_id = t.id AND a.was_cancelled = 0) < ?3 "
+                      "ORDER BY t.id LIMIT 1",
+    [ST_TASK_MAX] = "SELECT max(id) FROM tasks WHERE project_id = ?1",
+    [ST_REVIEW_INSERT] = "INSERT INTO reviews (annotation_id, reviewer_id, accepted, comment, "
+                         "created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+    [ST_AUDIT_INSERT] = "INSERT INTO audit (at, user_id, action, object, object_id, detail) "
+                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 };
 
 /* Counters of one project accumulated during the open write transaction. */
@@ -1355,4 +1548,1044 @@ int an_store_labeled_task_count(an_store *s, int64_t project_id, int64_t *out, a
     sqlite3_reset(st);
     if (src != SQLITE_ROW) return db_fail(s, err, src, "counting labeled tasks");
     return 0;
+}
+
+/* ==== schema 2: accounts, access and review ====================================================
+ *
+ * Small writes here (a password, a membership, an audit entry) join the caller's open write
+ * transaction or run their own (begin_own), so a handler can make a change and its audit
+ * entry commit together. Task and annotation edits need the caller's transaction, as inserts
+ * do, because they move the project counters. */
+
+/* Steps a cached statement expected to return at most one row: 1 row (left for the caller
+ * to read, who then resets), 0 none (reset done), negative on error (reset done). */
+static int step_one(an_store *s, sqlite3_stmt *st, an_err *err, const char *doing)
+{
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) return 1;
+    sqlite3_reset(st);
+    if (rc == SQLITE_DONE) return 0;
+    return db_fail(s, err, rc, doing);
+}
+
+/* Runs a fresh (not cached, so the callback may use the store) query with integer
+ * parameters, calling row for each row; a non-zero return from row stops and is returned. */
+typedef int (*row_fn)(sqlite3_stmt *st, void *ctx);
+static int each_row(an_store *s, const char *sql, const int64_t *params, int n_params, row_fn row,
+                    void *ctx, an_err *err, const char *doing)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+    if (rc != SQLITE_OK) return db_fail(s, err, rc, doing);
+    for (int i = 0; i < n_params; i++)
+        sqlite3_bind_int64(st, i + 1, params[i]);
+    int ret = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        if ((ret = row(st, ctx))) break;
+    if (!ret && rc != SQLITE_DONE) ret = db_fail(s, err, rc, doing);
+    sqlite3_finalize(st);
+    return ret;
+}
+
+static void iso_from_epoch(int64_t t, char out[32])
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    gmtime_r(&tt, &tm);
+    snprintf(out, 32, "%04d-%02d-%02dT%02d:%02d:%02d.000000Z", tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+static int no_user(an_err *err, int64_t id)
+{
+    return an_err_set(err, AN_ENOTFOUND, "user_id",
+                      "no user numbered %lld; `annot user list` shows them", (long long)id);
+}
+
+static bool user_exists(an_store *s, int64_t id)
+{
+    an_user u = {0};
+    bool found = lookup(s, ST_USER_BY_ID, NULL, id, fill_user, &u, NULL) == 1;
+    an_user_clear(&u);
+    return found;
+}
+
+/* Runs a cached single-row UPDATE/DELETE by id in the open or an own transaction; sets
+ * *changed to the number of rows it changed. */
+static int write_by_id(an_store *s, enum stmt_id id, int64_t a, sqlite3_stmt **pst, bool *own,
+                       an_err *err)
+{
+    int rc = begin_own(s, own, err);
+    if (rc) return rc;
+    if ((rc = stmt_get(s, id, pst, err))) return rc;
+    sqlite3_bind_int64(*pst, 1, a);
+    return 0;
+}
+
+/* ---- login data of users ------------------------------------------------------------------ */
+
+int an_store_user_set_password(an_store *s, int64_t user_id, const char *hash_or_null, an_err *err)
+{
+    if (hash_or_null && (!*hash_or_null || strlen(hash_or_null) > 512))
+        return an_err_set(err, AN_EINVAL, "password_hash",
+                          "the password hash is empty or too long; store what "
+                          "an_password_hash produced");
+    sqlite3_stmt *st = NULL;
+    bool own = false;
+    int rc = write_by_id(s, ST_USER_SET_PASSWORD, user_id, &st, &own, err);
+    if (!rc) {
+        bind_text_or_null(st, 2, hash_or_null);
+        rc = stmt_run(s, st, err, "setting a password");
+        if (!rc && sqlite3_changes(s->db) == 0) rc = no_user(err, user_id);
+    }
+    return finish_own(s, own, rc, err);
+}
+
+int an_store_user_set_active(an_store *s, int64_t user_id, bool active, an_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    bool own = false;
+    int rc = write_by_id(s, ST_USER_SET_ACTIVE, user_id, &st, &own, err);
+    if (!rc) {
+        sqlite3_bind_int(st, 2, active ? 1 : 0);
+        rc = stmt_run(s, st, err, "activating or deactivating a user");
+        if (!rc && sqlite3_changes(s->db) == 0) rc = no_user(err, user_id);
+    }
+    return finish_own(s, own, rc, err);
+}
+
+int an_store_user_is_active(an_store *s, int64_t user_id, bool *active, an_err *err)
+{
+    *active = false;
+    sqlite3_stmt *st = NULL;
+    int rc = stmt_get(s, ST_USER_ACTIVE, &st, err);
+    if (rc) return rc;
+    sqlite3_bind_int64(st, 1, user_id);
+    if ((rc = step_one(s, st, err, "reading a user")) <= 0) return rc < 0 ? rc : no_user(err, user_id);
+    *active = sqlite3_column_int(st, 0) != 0;
+    sqlite3_reset(st);
+    return 0;
+}
+
+int an_store_user_auth(an_store *s, const char *name, an_user *out, char **password_hash,
+                       an_err *err)
+{
+    memset(out, 0, sizeof *out);
+    *password_hash = NULL;
+    sqlite3_stmt *st = NULL;
+    int rc = stmt_get(s, ST_USER_AUTH, &st, err);
+    if (rc) return rc;
+    sqlite3_bind_text(st, 1, name ? name : "", -1, SQLITE_STATIC);
+    if ((rc = step_one(s, st, err, "reading a user")) < 0) return rc;
+    if (rc == 0)
+        return an_err_set(err, AN_ENOTFOUND, "user", "no active user has that name");
+    user_from_row(st, out);
+    *password_hash = column_dup(st, 4);
+    sqlite3_reset(st);
+    return 0;
+}
+
+int an_store_user_by_id(an_store *s, int64_t id, an_user *out, an_err *err)
+{
+    memset(out, 0, sizeof *out);
+    int rc = lookup(s, ST_USER_BY_ID, NULL, id, fill_user, out, err);
+    if (rc < 0) return rc;
+    if (rc == 0) return no_user(err, id);
+    return 0;
+}
+
+/* ---- API tokens ----------------------------------------------------------------------------- */
+
+int an_store_token_add(an_store *s, int64_t user_id, const uint8_t hash[AN_SECRET_HASH_BYTES],
+                       const char *label, int64_t *id_out, an_err *err)
+{
+    if (id_out) *id_out = 0;
+    if (label && strlen(label) > 200)
+        return an_err_set(err, AN_EINVAL, "label",
+                          "the token label is longer than 200 bytes; choose a shorter one");
+    bool own;
+    int rc = begin_own(s, &own, err);
+    if (rc) return rc;
+    sqlite3_stmt *st = NULL;
+    if (!(rc = stmt_get(s, ST_TOKEN_INSERT, &st, err))) {
+        sqlite3_bind_int64(st, 1, user_id);
+        sqlite3_bind_blob(st, 2, hash, AN_SECRET_HASH_BYTES, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, label ? label : "", -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, s->tx_now, -1, SQLITE_STATIC);
+        int src = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (src == SQLITE_DONE) {
+            if (id_out) *id_out = sqlite3_last_insert_rowid(s->db);
+        } else if (src == SQLITE_CONSTRAINT_FOREIGNKEY) {
+            rc = no_user(err, user_id);
+        } else if (is_unique_violation(src)) {
+            rc = an_err_set(err, AN_EEXIST, "token", "this token is already stored");
+        } else {
+            rc = db_fail(s, err, src, "storing a token");
+        }
+    }
+    return finish_own(s, own, rc, err);
+}
+
+enum { TOKEN_TOUCH_S = 60 };
+
+/* Records a token's use. Failing to record it must not fail the request, so errors are
+ * dropped; inside a read stream the write is skipped (it would be refused). */
+static void token_touch(an_store *s, int64_t token_id)
+{
+    if (s->tx == TX_READ) return;
+    bool own;
+    an_err ignored;
+    if (begin_own(s, &own, &ignored)) return;
+    sqlite3_stmt *st = NULL;
+    int rc = stmt_get(s, ST_TOKEN_TOUCH, &st, &ignored);
+    if (!rc) {
+        char now[32], stale[32];
+        an_now_iso(now);
+        iso_from_epoch((int64_t)time(NULL) - TOKEN_TOUCH_S, stale);
+        sqlite3_bind_int64(st, 1, token_id);
+        sqlite3_bind_text(st, 2, now, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 3, stale, -1, SQLITE_TRANSIENT);
+        rc = stmt_run(s, st, &ignored, "recording a token's use");
+    }
+    finish_own(s, own, rc, &ignored);
+}
+
+int an_store_token_user(an_store *s, const uint8_t hash[AN_SECRET_HASH_BYTES], an_user *out,
+                        an_err *err)
+{
+    memset(out, 0, sizeof *out);
+    sqlite3_stmt *st = NULL;
+    int rc = stmt_get(s, ST_TOKEN_USER, &st, err);
+    if (rc) return rc;
+    sqlite3_bind_blob(st, 1, hash, AN_SECRET_HASH_BYTES, SQLITE_STATIC);
+    if ((rc = step_one(s, st, err, "checking a token")) < 0) return rc;
+    if (rc == 0) return an_err_set(err, AN_ENOTFOUND, "token", "unknown or revoked token");
+    user_from_row(st, out);
+    int64_t token_id = sqlite3_column_int64(st, 4);
+    const char *last = (const char *)sqlite3_column_text(st, 5);
+    char stale[32];
+    iso_from_epoch((int64_t)time(NULL) - TOKEN_TOUCH_S, stale);
+    bool touch = !last || strcmp(last, stale) < 0;
+    sqlite3_reset(st);
+    if (touch) token_touch(s, token_id);
+    return 0;
+}
+
+int an_store_token_delete(an_store *s, int64_t token_id, int64_t user_id, an_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    bool own = false;
+    int rc = write_by_id(s, ST_TOKEN_DELETE, token_id, &st, &own, err);
+    if (!rc) {
+        sqlite3_bind_int64(st, 2, user_id);
+        rc = stmt_run(s, st, err, "revoking a token");
+        if (!rc && sqlite3_changes(s->db) == 0)
+            rc = an_err_set(err, AN_ENOTFOUND, "token", "no token numbered %lld%s",
+                            (long long)token_id, user_id > 0 ? " of this user" : "");
+    }
+    return finish_own(s, own, rc, err);
+}
+
+/* ---- sessions ----------------------------------------------------------------------------------- */
+
+int an_store_session_add(an_store *s, const uint8_t hash[AN_SECRET_HASH_BYTES], int64_t user_id,
+                         const char *csrf, int64_t expires_at, an_err *err)
+{
+    if (!csrf || !*csrf || strlen(csrf) > 255)
+        return an_err_set(err, AN_EINVAL, "csrf", "the CSRF token is empty or too long");
+    bool own;
+    int rc = begin_own(s, &own, err);
+    if (rc) return rc;
+    sqlite3_stmt *purge = NULL, *st = NULL;
+    if (!(rc = stmt_get(s, ST_SESSION_PURGE, &purge, err))) {
+        sqlite3_bind_int64(purge, 1, (int64_t)time(NULL));
+        rc = stmt_run(s, purge, err, "removing expired sessions");
+    }
+    if (!rc && !(rc = stmt_get(s, ST_SESSION_INSERT, &st, err))) {
+        sqlite3_bind_blob(st, 1, hash, AN_SECRET_HASH_BYTES, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, user_id);
+        sqlite3_bind_text(st, 3, csrf, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, s->tx_now, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 5, expires_at);
+        int src = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (src == SQLITE_CONSTRAINT_FOREIGNKEY)
+            rc = no_user(err, user_id);
+        else if (is_unique_violation(src))
+            rc = an_err_set(err, AN_EEXIST, "session", "this session is already stored");
+        else if (src != SQLITE_DONE)
+            rc = db_fail(s, err, src, "storing a session");
+    }
+    return finish_own(s, own, rc, err);
+}
+
+int an_store_session_get(an_store *s, const uint8_t hash[AN_SECRET_HASH_BYTES], an_user *out,
+                         char **csrf, an_err *err)
+{
+    memset(out, 0, sizeof *out);
+    *csrf = NULL;
+    sqlite3_stmt *st = NULL;
+    int rc = stmt_get(s, ST_SESSION_GET, &st, err);
+    if (rc) return rc;
+    sqlite3_bind_blob(st, 1, hash, AN_SECRET_HASH_BYTES, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (int64_t)time(NULL));
+    if ((rc = step_one(s, st, err, "checking a session")) < 0) return rc;
+    if (rc == 0)
+        return an_err_set(err, AN_ENOTFOUND, "session",
+                          "unknown or expired session; log in again");
+    user_from_row(st, out);
+    *csrf = column_dup(st, 4);
+    sqlite3_reset(st);
+    return 0;
+}
+
+int an_store_session_delete(an_store *s, const uint8_t hash[AN_SECRET_HASH_BYTES], an_err *err)
+{
+    bool own;
+    int rc = begin_own(s, &own, err);
+    if (rc) return rc;
+    sqlite3_stmt *st = NULL;
+    if (!(rc = stmt_get(s, ST_SESSION_DELETE, &st, err))) {
+        sqlite3_bind_blob(st, 1, hash, AN_SECRET_HASH_BYTES, SQLITE_STATIC);
+        rc = stmt_run(s, st, err, "ending a session");
+    }
+    return finish_own(s, own, rc, err);
+}
+
+/* ---- memberships -------------------------------------------------------------------------------- */
+
+static int no_project(an_err *err, int64_t id)
+{
+    return an_err_set(err, AN_ENOTFOUND, "project_id",
+                      "no project numbered %lld; `annot project list` shows them", (long long)id);
+}
+
+int an_store_member_add(an_store *s, int64_t project_id, int64_t user_id, an_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    bool own = false;
+    int rc = write_by_id(s, ST_MEMBER_ADD, project_id, &st, &own, err);
+    if (!rc) {
+        sqlite3_bind_int64(st, 2, user_id);
+        int src = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (src == SQLITE_CONSTRAINT_FOREIGNKEY)
+            rc = user_exists(s, user_id) ? no_project(err, project_id) : no_user(err, user_id);
+        else if (src != SQLITE_DONE)
+            rc = db_fail(s, err, src, "adding a project member");
+    }
+    return finish_own(s, own, rc, err);
+}
+
+int an_store_member_remove(an_store *s, int64_t project_id, int64_t user_id, an_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    bool own = false;
+    int rc = write_by_id(s, ST_MEMBER_REMOVE, project_id, &st, &own, err);
+    if (!rc) {
+        sqlite3_bind_int64(st, 2, user_id);
+        rc = stmt_run(s, st, err, "removing a project member");
+        if (!rc && sqlite3_changes(s->db) == 0)
+            rc = an_err_set(err, AN_ENOTFOUND, "user_id",
+                            "user %lld is not a member of project %lld", (long long)user_id,
+                            (long long)project_id);
+    }
+    return finish_own(s, own, rc, err);
+}
+
+int an_store_is_member(an_store *s, int64_t project_id, int64_t user_id, bool *out, an_err *err)
+{
+    *out = false;
+    sqlite3_stmt *st = NULL;
+    int rc = stmt_get(s, ST_MEMBER_IS, &st, err);
+    if (rc) return rc;
+    sqlite3_bind_int64(st, 1, project_id);
+    sqlite3_bind_int64(st, 2, user_id);
+    if ((rc = step_one(s, st, err, "checking a membership")) < 0) return rc;
+    if (rc == 1) sqlite3_reset(st);
+    *out = rc == 1;
+    return 0;
+}
+
+typedef struct user_cb_ctx {
+    an_user_cb cb;
+    void *ud;
+} user_cb_ctx;
+
+static int user_row(sqlite3_stmt *st, void *ctx)
+{
+    user_cb_ctx *c = ctx;
+    an_user u;
+    user_from_row(st, &u);
+    int ret = c->cb(c->ud, &u);
+    an_user_clear(&u);
+    return ret;
+}
+
+int an_store_member_list(an_store *s, int64_t project_id, an_user_cb cb, void *ud, an_err *err)
+{
+    user_cb_ctx c = {cb, ud};
+    return each_row(s,
+                    "SELECT u.id, u.name, u.role, u.created_at FROM memberships m "
+                    "JOIN users u ON u.id = m.user_id WHERE m.project_id = ?1 ORDER BY u.id",
+                    &project_id, 1, user_row, &c, err, "listing project members");
+}
+
+typedef struct id_cb_ctx {
+    an_id_cb cb;
+    void *ud;
+} id_cb_ctx;
+
+static int id_row(sqlite3_stmt *st, void *ctx)
+{
+    id_cb_ctx *c = ctx;
+    return c->cb(c->ud, sqlite3_column_int64(st, 0));
+}
+
+int an_store_user_projects(an_store *s, int64_t user_id, an_id_cb cb, void *ud, an_err *err)
+{
+    id_cb_ctx c = {cb, ud};
+    return each_row(s,
+                    "SELECT project_id FROM memberships WHERE user_id = ?1 ORDER BY project_id",
+                    &user_id, 1, id_row, &c, err, "listing a user's projects");
+}
+
+/* ---- next-task low-water marks (see next_hints in migration 2) ------------------------------ */
+
+/* Makes every mark of the project at most task_id: that task may have a free place now, or
+ * (deleted) its id may be given to a new task. Inside the caller's write transaction. */
+static int lower_next_hint(an_store *s, int64_t pid, int64_t task_id, an_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = stmt_get(s, ST_HINT_LOWER, &st, err);
+    if (rc) return rc;
+    sqlite3_bind_int64(st, 1, pid);
+    sqlite3_bind_int64(st, 2, task_id);
+    return stmt_run(s, st, err, "updating the next-task mark");
+}
+
+/* Reads one integer from a cached statement with integer parameters; *found false when
+ * there is no row or the value is NULL. */
+static int query_int(an_store *s, enum stmt_id id, const int64_t *params, int n, int64_t *out,
+                     bool *found, an_err *err)
+{
+    *found = false;
+    *out = 0;
+    sqlite3_stmt *st = NULL;
+    int rc = stmt_get(s, id, &st, err);
+    if (rc) return rc;
+    for (int i = 0; i < n; i++)
+        sqlite3_bind_int64(st, i + 1, params[i]);
+    if ((rc = step_one(s, st, err, "finding the next task")) <= 0) return rc;
+    if (sqlite3_column_type(st, 0) != SQLITE_NULL) {
+        *found = true;
+        *out = sqlite3_column_int64(st, 0);
+    }
+    sqlite3_reset(st);
+    return 0;
+}
+
+/* Moves the project's mark for overlap up to its first task with a free place (or past its
+ * last task), and returns it in *low. Inside a write transaction, so no concurrent delete
+ * can free a place below the new mark unseen. */
+static int advance_next_hint(an_store *s, int64_t pid, int overlap, int64_t *low, an_err *err)
+{
+    bool found;
+    int64_t old = 0, first = 0;
+    int64_t key[] = {pid, overlap};
+    int rc = query_int(s, ST_HINT_GET, key, 2, &old, &found, err);
+    if (rc) return rc;
+    *low = old;
+    int64_t q[] = {pid, old, overlap};
+    if ((rc = query_int(s, ST_FIRST_OPEN, q, 3, &first, &found, err))) return rc;
+    if (!found) {
+        /* Every task is full: the mark goes past the last one. A new task gets a larger id;
+         * if tasks are deleted first, their deletion lowers the mark. */
+        int64_t max = 0;
+        bool any;
+        if ((rc = query_int(s, ST_TASK_MAX, &pid, 1, &max, &any, err))) return rc;
+        first = any ? max + 1 : old;
+    }
+    if (first == old) return 0;
+    sqlite3_stmt *st = NULL;
+    if ((rc = stmt_get(s, ST_HINT_SET, &st, err))) return rc;
+    sqlite3_bind_int64(st, 1, pid);
+    sqlite3_bind_int(st, 2, overlap);
+    sqlite3_bind_int64(st, 3, first);
+    if ((rc = stmt_run(s, st, err, "updating the next-task mark"))) return rc;
+    *low = first;
+    return 0;
+}
+
+/* ---- single tasks --------------------------------------------------------------------------- */
+
+static int no_task(an_err *err, int64_t id)
+{
+    return an_err_set(err, AN_ENOTFOUND, "task_id", "no task numbered %lld", (long long)id);
+}
+
+int an_store_task_get(an_store *s, int64_t task_id, an_task *out, an_err *err)
+{
+    memset(out, 0, sizeof *out);
+    sqlite3_stmt *st = NULL;
+    int rc = stmt_get(s, ST_TASK_GET, &st, err);
+    if (rc) return rc;
+    sqlite3_bind_int64(st, 1, task_id);
+    if ((rc = step_one(s, st, err, "reading a task")) < 0) return rc;
+    if (rc == 0) return no_task(err, task_id);
+    out->id = sqlite3_column_int64(st, 0);
+    out->project_id = sqlite3_column_int64(st, 1);
+    out->meta = column_dup(st, 2);
+    out->created_at = column_dup(st, 3);
+    out->updated_at = column_dup(st, 4);
+    out->data = column_dup(st, 5);
+    out->data_len = (size_t)sqlite3_column_bytes(st, 5);
+    if (!out->data) out->data = an_xstrdup("");
+    out->annotation_count = sqlite3_column_int64(st, 6);
+    out->prediction_count = sqlite3_column_int64(st, 7);
+    sqlite3_reset(st);
+    return 0;
+}
+
+typedef struct brief_ctx {
+    an_task_brief_cb cb;
+    void *ud;
+} brief_ctx;
+
+static int brief_row(sqlite3_stmt *st, void *ctx)
+{
+    brief_ctx *c = ctx;
+    an_task_brief b = {
+        .id = sqlite3_column_int64(st, 0),
+        .created_at = (const char *)sqlite3_column_text(st, 1),
+        .updated_at = (const char *)sqlite3_column_text(st, 2),
+        .annotation_count = sqlite3_column_int64(st, 3),
+        .cancelled_count = sqlite3_column_int64(st, 4),
+        .prediction_count = sqlite3_column_int64(st, 5),
+    };
+    return c->cb(c->ud, &b);
+}
+
+#define TASK_BRIEF_SELECT                                                                          \
+    "SELECT t.id, t.created_at, t.updated_at, "                                                    \
+    "(SELECT count(*) FROM annotations a WHERE a.task_id = t.id AND a.was_cancelled = 0), "        \
+    "(SELECT count(*) FROM annotations a WHERE a.task_id = t.id AND a.was_cancelled <> 0), "       \
+    "(SELECT count(*) FROM predictions p WHERE p.task_id = t.id) FROM tasks t "
+
+enum { PAGE_MAX = 10000 };
+
+static int check_page(int64_t offset, int *limit, an_err *err)
+{
+    if (offset < 0)
+        return an_err_set(err, AN_EINVAL, "offset", "the offset is negative; give 0 or more");
+    if (*limit < 0)
+        return an_err_set(err, AN_EINVAL, "limit", "the limit is negative; give 1 or more");
+    if (*limit > PAGE_MAX) *limit = PAGE_MAX;
+    return 0;
+}
+
+int an_store_task_page(an_store *s, int64_t project_id, int64_t offset, int limit,
+                       an_task_brief_cb cb, void *ud, an_err *err)
+{
+    int rc = check_page(offset, &limit, err);
+    if (rc || limit == 0) return rc;
+    brief_ctx c = {cb, ud};
+    int64_t params[] = {project_id, offset, limit};
+    return each_row(s,
+                    TASK_BRIEF_SELECT "WHERE t.project_id = ?1 ORDER BY t.id LIMIT ?3 OFFSET ?2",
+                    params, 3, brief_row, &c, err, "listing tasks");
+}
+
+int an_store_task_after(an_store *s, int64_t project_id, int64_t after_id, int limit,
+                        an_task_brief_cb cb, void *ud, an_err *err)
+{
+    int rc = check_page(0, &limit, err);
+    if (rc || limit == 0) return rc;
+    brief_ctx c = {cb, ud};
+    int64_t params[] = {project_id, after_id, limit};
+    return each_row(s,
+                    TASK_BRIEF_SELECT "WHERE t.project_id = ?1 AND t.id > ?2 ORDER BY t.id "
+                                      "LIMIT ?3",
+                    params, 3, brief_row, &c, err, "listing tasks");
+}
+
+static uint64_t home_key(const void *hash)
+{
+    const uint8_t *h = hash;
+    uint64_t key = 0;
+    for (int i = 0; i < 8; i++)
+        key = key << 8 | h[i];
+    return key;
+}
+
+/* Finds the task at (project, key): 1 with *id and *home (the home key of its content hash),
+ * 0 when the key is free. */
+static int task_at_key(an_store *s, int64_t pid, uint64_t key, int64_t *id, uint64_t *home,
+                       uint8_t hash[AN_HASH_BYTES], an_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = stmt_get(s, ST_TASK_AT_KEY, &st, err);
+    if (rc) return rc;
+    sqlite3_bind_int64(st, 1, pid);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)key);
+    if ((rc = step_one(s, st, err, "checking a task's content hash")) <= 0) return rc;
+    *id = sqlite3_column_int64(st, 0);
+    bool ok = sqlite3_column_bytes(st, 1) == AN_HASH_BYTES;
+    if (ok) {
+        memcpy(hash, sqlite3_column_blob(st, 1), AN_HASH_BYTES);
+        *home = home_key(hash);
+    }
+    sqlite3_reset(st);
+    if (!ok)
+        return an_err_set(err, AN_EINTERNAL, "content_hash",
+                          "task %lld has a damaged content hash; report this as a bug",
+                          (long long)*id);
+    return 1;
+}
+
+/* Dedupe keys are open addressing with linear probing (see the tasks table): a freed key in
+ * the middle of a probe run would hide the tasks after it from an insert's duplicate check.
+ * So a freed key is refilled by backward shifting: each later task of the run whose probe
+ * path passes the hole moves into it, and the hole moves on to where it was, until a free
+ * key ends the run. 64-bit runs are almost always of length one: one index probe. */
+static int fill_key_hole(an_store *s, int64_t pid, uint64_t hole, an_err *err)
+{
+    sqlite3_stmt *set = NULL;
+    int rc = stmt_get(s, ST_TASK_SET_KEY, &set, err);
+    if (rc) return rc;
+    for (uint64_t j = hole + 1;; j++) {
+        int64_t id = 0;
+        uint64_t home = 0;
+        uint8_t h[AN_HASH_BYTES];
+        if ((rc = task_at_key(s, pid, j, &id, &home, h, err)) < 0) return rc;
+        if (rc == 0) return 0;
+        if (j - home >= j - hole) {
+            sqlite3_bind_int64(set, 1, id);
+            sqlite3_bind_int64(set, 2, (sqlite3_int64)hole);
+            if ((rc = stmt_run(s, set, err, "moving a task's dedupe key"))) return rc;
+            hole = j;
+        }
+    }
+}
+
+typedef struct task_key {
+    int64_t project_id;
+    uint64_t key;
+    uint8_t hash[AN_HASH_BYTES];
+    int64_t annotations, predictions;
+} task_key;
+
+static int task_key_of(an_store *s, int64_t task_id, task_key *k, an_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = stmt_get(s, ST_TASK_KEY_OF, &st, err);
+    if (rc) return rc;
+    sqlite3_bind_int64(st, 1, task_id);
+    if ((rc = step_one(s, st, err, "reading a task")) < 0) return rc;
+    if (rc == 0) return no_task(err, task_id);
+    k->project_id = sqlite3_column_int64(st, 0);
+    k->key = (uint64_t)sqlite3_column_int64(st, 1);
+    bool ok = sqlite3_column_bytes(st, 2) == AN_HASH_BYTES;
+    if (ok) memcpy(k->hash, sqlite3_column_blob(st, 2), AN_HASH_BYTES);
+    k->annotations = sqlite3_column_int64(st, 3);
+    k->predictions = sqlite3_column_int64(st, 4);
+    sqlite3_reset(st);
+    if (!ok)
+        return an_err_set(err, AN_EINTERNAL, "content_hash",
+                          "task %lld has a damaged content hash; report this as a bug",
+                          (long long)task_id);
+    return 0;
+}
+
+int an_store_task_update_data(an_store *s, int64_t task_id, const an_task_in *t, an_err *err)
+{
+    int rc = need_write_tx(s, err, "an_store_task_update_data");
+    if (rc) return rc;
+    if (!t->data)
+        return an_err_set(err, AN_EINVAL, "data", "the task has no data; give a data object");
+    if (t->data_len > (size_t)INT32_MAX)
+        return an_err_set(err, AN_EINVAL, "data",
+                          "the task's data is larger than 2 GB; split it or store the large "
+                          "content as a file and refer to it");
+    task_key old;
+    if ((rc = task_key_of(s, task_id, &old, err))) return rc;
+    if (old.project_id != t->project_id) return missing_task(err, task_id, t->project_id);
+    const char *updated = t->updated_at ? t->updated_at : s->tx_now;
+    sqlite3_stmt *st = NULL;
+    if (memcmp(old.hash, t->hash, AN_HASH_BYTES) == 0) {
+        /* Same content: the dedupe key stays. */
+        if ((rc = stmt_get(s, ST_TASK_SET_DATA, &st, err))) return rc;
+        sqlite3_bind_int64(st, 1, task_id);
+        sqlite3_bind_text(st, 2, t->data, (int)t->data_len, SQLITE_STATIC);
+        bind_text_or_null(st, 3, t->meta);
+        sqlite3_bind_text(st, 4, updated, -1, SQLITE_STATIC);
+        return stmt_run(s, st, err, "updating a task");
+    }
+    /* Find the new content's key as an insert would: the first free key of its run, unless
+     * the run holds the same content (a duplicate). */
+    uint64_t key = home_key(t->hash);
+    for (int round = 0;; round++, key++) {
+        int64_t id = 0;
+        uint64_t home = 0;
+        uint8_t h[AN_HASH_BYTES];
+        if ((rc = task_at_key(s, t->project_id, key, &id, &home, h, err)) < 0) return rc;
+        if (rc == 0) break;
+        if (memcmp(h, t->hash, AN_HASH_BYTES) == 0)
+            return an_err_set(err, AN_EEXIST, "data",
+                              "task %lld of this project already has this data; edit that task "
+                              "or change the data",
+                              (long long)id);
+        if (round > 64)
+            return an_err_set(err, AN_EINTERNAL, "content_hash",
+                              "too many content-hash collisions; report this as a bug");
+    }
+    if ((rc = stmt_get(s, ST_TASK_SET_ALL, &st, err))) return rc;
+    sqlite3_bind_int64(st, 1, task_id);
+    sqlite3_bind_text(st, 2, t->data, (int)t->data_len, SQLITE_STATIC);
+    bind_text_or_null(st, 3, t->meta);
+    sqlite3_bind_text(st, 4, updated, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 5, t->hash, AN_HASH_BYTES, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 6, (sqlite3_int64)key);
+    if ((rc = stmt_run(s, st, err, "updating a task"))) return rc;
+    return fill_key_hole(s, t->project_id, old.key, err);
+}
+
+int an_store_task_delete(an_store *s, int64_t task_id, an_err *err)
+{
+    int rc = need_write_tx(s, err, "an_store_task_delete");
+    if (rc) return rc;
+    task_key old;
+    if ((rc = task_key_of(s, task_id, &old, err))) return rc;
+    sqlite3_stmt *st = NULL;
+    if ((rc = stmt_get(s, ST_TASK_DELETE, &st, err))) return rc;
+    sqlite3_bind_int64(st, 1, task_id);
+    /* Annotations, their labels and reviews, predictions and the lock go by cascade. */
+    if ((rc = stmt_run(s, st, err, "deleting a task"))) return rc;
+    if ((rc = lower_next_hint(s, old.project_id, task_id, err))) return rc;
+    pending *p = pending_for(s, old.project_id);
+    p->tasks--;
+    p->annotations -= old.annotations;
+    p->predictions -= old.predictions;
+    return fill_key_hole(s, old.project_id, old.key, err);
+}
+
+/* ---- single annotations and predictions --------------------------------------------------- */
+
+/* Fills a from a row of ANNOTATION_COLUMNS; with copy false the strings are borrowed. */
+static void annotation_from_row(sqlite3_stmt *st, an_annotation *a, bool copy)
+{
+    a->id = sqlite3_column_int64(st, 0);
+    a->task_id = sqlite3_column_int64(st, 1);
+    a->project_id = sqlite3_column_int64(st, 2);
+    a->annotator_id = sqlite3_column_int64(st, 3);
+    a->lead_time = column_real_or_nan(st, 4);
+    a->ground_truth = sqlite3_column_int(st, 5) != 0;
+    a->cancelled = sqlite3_column_int(st, 6) != 0;
+    if (copy) {
+        a->created_at = column_dup(st, 7);
+        a->updated_at = column_dup(st, 8);
+        a->result = column_dup(st, 9);
+    } else {
+        a->created_at = (char *)sqlite3_column_text(st, 7);
+        a->updated_at = (char *)sqlite3_column_text(st, 8);
+        a->result = (char *)sqlite3_column_text(st, 9);
+    }
+}
+
+static int no_annotation(an_err *err, int64_t id)
+{
+    return an_err_set(err, AN_ENOTFOUND, "annotation_id", "no annotation numbered %lld",
+                      (long long)id);
+}
+
+int an_store_annotation_get(an_store *s, int64_t id, an_annotation *out, an_err *err)
+{
+    memset(out, 0, sizeof *out);
+    sqlite3_stmt *st = NULL;
+    int rc = stmt_get(s, ST_ANNOTATION_GET, &st, err);
+    if (rc) return rc;
+    sqlite3_bind_int64(st, 1, id);
+    if ((rc = step_one(s, st, err, "reading an annotation")) < 0) return rc;
+    if (rc == 0) return no_annotation(err, id);
+    annotation_from_row(st, out, true);
+    sqlite3_reset(st);
+    return 0;
+}
+
+typedef struct ann_ctx {
+    an_annotation_cb cb;
+    void *ud;
+} ann_ctx;
+
+static int annotation_row(sqlite3_stmt *st, void *ctx)
+{
+    ann_ctx *c = ctx;
+    an_annotation a;
+    annotation_from_row(st, &a, false);
+    return c->cb(c->ud, &a);
+}
+
+int an_store_annotation_list(an_store *s, int64_t task_id, an_annotation_cb cb, void *ud,
+                             an_err *err)
+{
+    ann_ctx c = {cb, ud};
+    return each_row(s, "SELECT " ANNOTATION_COLUMNS " FROM annotations WHERE task_id = ?1 ORDER BY id",
+                    &task_id, 1, annotation_row, &c, err, "listing annotations");
+}
+
+/* The project and task of annotation id, or a not-found error. */
+static int annotation_project(an_store *s, int64_t id, int64_t *pid, int64_t *tid, an_err *err)
+{
+    an_annotation a;
+    int rc = an_store_annotation_get(s, id, &a, err);
+    *pid = a.project_id;
+    *tid = a.task_id;
+    an_annotation_clear(&a);
+    return rc;
+}
+
+int an_store_annotation_update(an_store *s, int64_t id, const an_annotation_update *u, an_err *err)
+{
+    int rc = need_write_tx(s, err, "an_store_annotation_update");
+    if (rc) return rc;
+    if (!u->result)
+        return an_err_set(err, AN_EINVAL, "result",
+                          "the annotation has no result; give a result array");
+    if (isinf(u->lead_time))
+        return an_err_set(err, AN_EINVAL, "lead_time",
+                          "lead_time is infinite; give seconds or leave it unknown");
+    for (size_t i = 0; i < u->n_labels; i++)
+        if (!u->labels[i].from_name || !u->labels[i].label)
+            return an_err_set(err, AN_EINTERNAL, "labels", "label %zu has no control or label name",
+                              i);
+    int64_t pid = 0, tid = 0;
+    if ((rc = annotation_project(s, id, &pid, &tid, err))) return rc;
+    /* Cancelling frees a place in the task. */
+    if (u->cancelled && (rc = lower_next_hint(s, pid, tid, err))) return rc;
+    sqlite3_stmt *st = NULL, *del = NULL, *lst = NULL;
+    if ((rc = stmt_get(s, ST_ANNOTATION_SET, &st, err)) ||
+        (rc = stmt_get(s, ST_LABELS_DELETE, &del, err)) ||
+        (rc = stmt_get(s, ST_LABEL_INSERT, &lst, err)))
+        return rc;
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_text(st, 2, u->result, -1, SQLITE_STATIC);
+    bind_real_or_null(st, 3, u->lead_time);
+    sqlite3_bind_int(st, 4, u->ground_truth ? 1 : 0);
+    sqlite3_bind_int(st, 5, u->cancelled ? 1 : 0);
+    sqlite3_bind_text(st, 6, u->updated_at ? u->updated_at : s->tx_now, -1, SQLITE_STATIC);
+    if ((rc = stmt_run(s, st, err, "updating an annotation"))) return rc;
+    sqlite3_bind_int64(del, 1, id);
+    if ((rc = stmt_run(s, del, err, "replacing an annotation's labels"))) return rc;
+    for (size_t i = 0; i < u->n_labels; i++) {
+        sqlite3_bind_int64(lst, 1, id);
+        sqlite3_bind_int64(lst, 2, pid);
+        sqlite3_bind_text(lst, 3, u->labels[i].from_name, -1, SQLITE_STATIC);
+        sqlite3_bind_text(lst, 4, u->labels[i].label, -1, SQLITE_STATIC);
+        if ((rc = stmt_run(s, lst, err, "recording an annotation's labels"))) return rc;
+    }
+    return 0;
+}
+
+int an_store_annotation_delete(an_store *s, int64_t id, an_err *err)
+{
+    int rc = need_write_tx(s, err, "an_store_annotation_delete");
+    if (rc) return rc;
+    int64_t pid = 0, tid = 0;
+    if ((rc = annotation_project(s, id, &pid, &tid, err))) return rc;
+    if ((rc = lower_next_hint(s, pid, tid, err))) return rc;
+    sqlite3_stmt *st = NULL;
+    if ((rc = stmt_get(s, ST_ANNOTATION_DELETE, &st, err))) return rc;
+    sqlite3_bind_int64(st, 1, id);
+    /* Labels and reviews go by cascade. */
+    if ((rc = stmt_run(s, st, err, "deleting an annotation"))) return rc;
+    pending_for(s, pid)->annotations--;
+    return 0;
+}
+
+typedef struct pred_ctx {
+    an_prediction_cb cb;
+    void *ud;
+} pred_ctx;
+
+static int prediction_row(sqlite3_stmt *st, void *ctx)
+{
+    pred_ctx *c = ctx;
+    an_prediction_row p = {
+        .id = sqlite3_column_int64(st, 0),
+        .model_version = (const char *)sqlite3_column_text(st, 1),
+        .score = column_real_or_nan(st, 2),
+        .created_at = (const char *)sqlite3_column_text(st, 3),
+        .result = (const char *)sqlite3_column_text(st, 4),
+    };
+    return c->cb(c->ud, &p);
+}
+
+int an_store_prediction_list(an_store *s, int64_t task_id, an_prediction_cb cb, void *ud,
+                             an_err *err)
+{
+    pred_ctx c = {cb, ud};
+    return each_row(s,
+                    "SELECT id, model_version, score, created_at, result FROM predictions "
+                    "WHERE task_id = ?1 ORDER BY id",
+                    &task_id, 1, prediction_row, &c, err, "listing predictions");
+}
+
+/* ---- task locks and the next task ---------------------------------------------------------- */
+
+int an_store_lock_task(an_store *s, int64_t task_id, int64_t user_id, int64_t expires_at,
+                       bool *got, an_err *err)
+{
+    *got = false;
+    sqlite3_stmt *st = NULL;
+    bool own = false;
+    int rc = write_by_id(s, ST_LOCK, task_id, &st, &own, err);
+    if (!rc) {
+        sqlite3_bind_int64(st, 2, user_id);
+        sqlite3_bind_int64(st, 3, expires_at);
+        sqlite3_bind_int64(st, 4, (int64_t)time(NULL));
+        int src = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (src == SQLITE_DONE)
+            *got = sqlite3_changes(s->db) == 1;
+        else if (src == SQLITE_CONSTRAINT_FOREIGNKEY)
+            rc = user_exists(s, user_id) ? no_task(err, task_id) : no_user(err, user_id);
+        else
+            rc = db_fail(s, err, src, "reserving a task");
+    }
+    return finish_own(s, own, rc, err);
+}
+
+int an_store_unlock_task(an_store *s, int64_t task_id, int64_t user_id, an_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    bool own = false;
+    int rc = write_by_id(s, ST_UNLOCK, task_id, &st, &own, err);
+    if (!rc) {
+        sqlite3_bind_int64(st, 2, user_id);
+        rc = stmt_run(s, st, err, "releasing a task");
+    }
+    return finish_own(s, own, rc, err);
+}
+
+int an_store_next_task(an_store *s, int64_t project_id, int64_t user_id, int overlap,
+                       int64_t now_epoch, int64_t *task_id, an_err *err)
+{
+    *task_id = 0;
+    if (overlap < 1 || overlap > 1000)
+        return an_err_set(err, AN_EINVAL, "overlap",
+                          "overlap is %d; give the number of annotations a task needs (1 to "
+                          "1000)",
+                          overlap);
+    /* The mark lets the search skip the finished part of the project; keeping it needs the
+     * write lock. Inside a read stream no write is possible: search from the start. */
+    int64_t low = 0;
+    bool own = false;
+    int rc = 0;
+    if (s->tx != TX_READ) {
+        if ((rc = begin_own(s, &own, err))) return rc;
+        if ((rc = advance_next_hint(s, project_id, overlap, &low, err)))
+            return finish_own(s, own, rc, err);
+    }
+    sqlite3_stmt *st = NULL;
+    if (!(rc = stmt_get(s, ST_NEXT_TASK, &st, err))) {
+        sqlite3_bind_int64(st, 1, project_id);
+        sqlite3_bind_int64(st, 2, user_id);
+        sqlite3_bind_int(st, 3, overlap);
+        sqlite3_bind_int64(st, 4, now_epoch);
+        sqlite3_bind_int64(st, 5, low);
+        if ((rc = step_one(s, st, err, "finding the next task")) == 1) {
+            *task_id = sqlite3_column_int64(st, 0);
+            sqlite3_reset(st);
+            rc = 0;
+        }
+    }
+    return finish_own(s, own, rc, err);
+}
+
+/* ---- reviews --------------------------------------------------------------------------------- */
+
+int an_store_review_add(an_store *s, int64_t annotation_id, int64_t reviewer_id, bool accepted,
+                        const char *comment, int64_t *id_out, an_err *err)
+{
+    if (id_out) *id_out = 0;
+    if (comment && strlen(comment) > 65536)
+        return an_err_set(err, AN_EINVAL, "comment",
+                          "the review comment is longer than 64 KiB; shorten it");
+    sqlite3_stmt *st = NULL;
+    bool own = false;
+    int rc = write_by_id(s, ST_REVIEW_INSERT, annotation_id, &st, &own, err);
+    if (!rc) {
+        bind_id_or_null(st, 2, reviewer_id);
+        sqlite3_bind_int(st, 3, accepted ? 1 : 0);
+        sqlite3_bind_text(st, 4, comment ? comment : "", -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 5, s->tx_now, -1, SQLITE_STATIC);
+        int src = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (src == SQLITE_DONE) {
+            if (id_out) *id_out = sqlite3_last_insert_rowid(s->db);
+        } else if (src == SQLITE_CONSTRAINT_FOREIGNKEY) {
+            rc = reviewer_id > 0 && !user_exists(s, reviewer_id) ? no_user(err, reviewer_id)
+                                                                 : no_annotation(err, annotation_id);
+        } else {
+            rc = db_fail(s, err, src, "recording a review");
+        }
+    }
+    return finish_own(s, own, rc, err);
+}
+
+typedef struct review_ctx {
+    an_review_cb cb;
+    void *ud;
+} review_ctx;
+
+static int review_row(sqlite3_stmt *st, void *ctx)
+{
+    review_ctx *c = ctx;
+    an_review r = {
+        .id = sqlite3_column_int64(st, 0),
+        .annotation_id = sqlite3_column_int64(st, 1),
+        .reviewer_id = sqlite3_column_int64(st, 2),
+        .accepted = sqlite3_column_int(st, 3) != 0,
+        .comment = (const char *)sqlite3_column_text(st, 4),
+        .created_at = (const char *)sqlite3_column_text(st, 5),
+    };
+    if (!r.comment) r.comment = "";
+    return c->cb(c->ud, &r);
+}
+
+int an_store_review_list(an_store *s, int64_t annotation_id, an_review_cb cb, void *ud,
+                         an_err *err)
+{
+    review_ctx c = {cb, ud};
+    return each_row(s,
+                    "SELECT id, annotation_id, reviewer_id, accepted, comment, created_at "
+                    "FROM reviews WHERE annotation_id = ?1 ORDER BY id",
+                    &annotation_id, 1, review_row, &c, err, "listing reviews");
+}
+
+/* ---- audit log --------------------------------------------------------------------------------- */
+
+int an_store_audit(an_store *s, int64_t user_id, const char *action, const char *object,
+                   int64_t object_id, const char *detail_json, an_err *err)
+{
+    if (!action || !*action)
+        return an_err_set(err, AN_EINTERNAL, "action", "an audit entry needs an action name");
+    bool own;
+    int rc = begin_own(s, &own, err);
+    if (rc) return rc;
+    sqlite3_stmt *st = NULL;
+    if (!(rc = stmt_get(s, ST_AUDIT_INSERT, &st, err))) {
+        /* The moment of the change itself, not of the transaction's start. */
+        char now[32];
+        an_now_iso(now);
+        sqlite3_bind_text(st, 1, now, -1, SQLITE_TRANSIENT);
+        bind_id_or_null(st, 2, user_id);
+        sqlite3_bind_text(st, 3, action, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, object ? object : "", -1, SQLITE_STATIC);
+        bind_id_or_null(st, 5, object_id);
+        bind_text_or_null(st, 6, detail_json);
+        rc = stmt_run(s, st, err, "writing the audit log");
+    }
+    return finish_own(s, own, rc, err);
 }

@@ -44,3 +44,22 @@ void an_project_clear(an_project *p)
     free(p->created_at);
     memset(p, 0, sizeof *p);
 }
+
+void an_task_clear(an_task *t)
+{
+    if (!t) return;
+    free(t->data);
+    free(t->meta);
+    free(t->created_at);
+    free(t->updated_at);
+    memset(t, 0, sizeof *t);
+}
+
+void an_annotation_clear(an_annotation *a)
+{
+    if (!a) return;
+    free(a->result);
+    free(a->created_at);
+    free(a->updated_at);
+    memset(a, 0, sizeof *a);
+}

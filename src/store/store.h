@@ -220,4 +220,222 @@ int an_store_label_counts(an_store *s, int64_t project_id, an_label_count_cb cb,
 /* Number of tasks having at least one non-cancelled annotation. */
 int an_store_labeled_task_count(an_store *s, int64_t project_id, int64_t *out, an_err *err);
 
+/* ==== accounts, access and review (schema version 2) ==================================== *
+ *
+ * Times: created_at / updated_at / last_used_at are ISO 8601 UTC text as everywhere above;
+ * expiry times (sessions, task locks) are whole seconds since the Unix epoch, because they
+ * are compared with "now" on every request. Credentials are never stored: tokens and
+ * sessions are looked up by a 32-byte BLAKE2b hash of their text (see service/auth.h). */
+
+#define AN_SECRET_HASH_BYTES 32
+
+/* ---- login data of users -------------------------------------------------------------- */
+
+/* Sets (or with NULL removes: the user cannot log in) the user's password hash, an encoded
+ * Argon2id string from an_password_hash. Own transaction or the open one. AN_ENOTFOUND when
+ * no user has that id. */
+int an_store_user_set_password(an_store *s, int64_t user_id, const char *hash_or_null,
+                               an_err *err);
+/* Activates or deactivates a user. An inactive user cannot log in, and their tokens and
+ * sessions stop working, but their annotations stay. AN_ENOTFOUND when absent. */
+int an_store_user_set_active(an_store *s, int64_t user_id, bool active, an_err *err);
+/* Whether the user is active. AN_ENOTFOUND when absent. */
+int an_store_user_is_active(an_store *s, int64_t user_id, bool *active, an_err *err);
+/* Finds an active user by exact name for a login. *password_hash is a malloc'd copy of the
+ * stored hash (the caller frees it), or NULL when the user has no password. AN_ENOTFOUND
+ * when no active user has that name. out is cleared on failure. */
+int an_store_user_auth(an_store *s, const char *name, an_user *out, char **password_hash,
+                       an_err *err);
+/* Finds a user by id (active or not). AN_ENOTFOUND when absent. */
+int an_store_user_by_id(an_store *s, int64_t id, an_user *out, an_err *err);
+
+/* ---- API tokens ------------------------------------------------------------------------- */
+
+/* Stores a token hash for user_id with a label (NULL: ""). Own transaction or the open one.
+ * AN_ENOTFOUND when no such user; AN_EEXIST when the hash is already stored. */
+int an_store_token_add(an_store *s, int64_t user_id, const uint8_t hash[AN_SECRET_HASH_BYTES],
+                       const char *label, int64_t *id_out, an_err *err);
+/* Finds the active user owning the token hash. AN_ENOTFOUND when no token has that hash or
+ * its user is inactive. Records the token's last use, writing at most once a minute per
+ * token, so that checking a token is a read on almost every request. */
+int an_store_token_user(an_store *s, const uint8_t hash[AN_SECRET_HASH_BYTES], an_user *out,
+                        an_err *err);
+/* Revokes a token by id; with user_id > 0 only when that user owns it. AN_ENOTFOUND when no
+ * such token (of that user). */
+int an_store_token_delete(an_store *s, int64_t token_id, int64_t user_id, an_err *err);
+
+/* ---- login sessions ---------------------------------------------------------------------- */
+
+/* Stores a session: the hash of its cookie text, its user, its CSRF token (text, at most 255
+ * bytes) and when it expires. Also removes sessions that have expired. Own transaction or the
+ * open one. AN_ENOTFOUND when no such user. */
+int an_store_session_add(an_store *s, const uint8_t hash[AN_SECRET_HASH_BYTES], int64_t user_id,
+                         const char *csrf, int64_t expires_at, an_err *err);
+/* Finds the active user of an unexpired session; *csrf is a malloc'd copy of its CSRF token
+ * (the caller frees it). AN_ENOTFOUND when unknown, expired or the user is inactive. */
+int an_store_session_get(an_store *s, const uint8_t hash[AN_SECRET_HASH_BYTES], an_user *out,
+                         char **csrf, an_err *err);
+/* Deletes a session (logout). Deleting an unknown session is not an error. */
+int an_store_session_delete(an_store *s, const uint8_t hash[AN_SECRET_HASH_BYTES], an_err *err);
+
+/* ---- project membership ------------------------------------------------------------------ */
+
+/* Adds user_id to project_id's members; adding a member again changes nothing. Own
+ * transaction or the open one. AN_ENOTFOUND when the project or the user does not exist. */
+int an_store_member_add(an_store *s, int64_t project_id, int64_t user_id, an_err *err);
+/* Removes a membership. AN_ENOTFOUND when the user was not a member. */
+int an_store_member_remove(an_store *s, int64_t project_id, int64_t user_id, an_err *err);
+int an_store_is_member(an_store *s, int64_t project_id, int64_t user_id, bool *out, an_err *err);
+/* Calls cb for each member of the project in user id order. */
+int an_store_member_list(an_store *s, int64_t project_id, an_user_cb cb, void *ud, an_err *err);
+typedef int (*an_id_cb)(void *ud, int64_t id);
+/* Calls cb with the id of each project user_id is a member of, in id order. */
+int an_store_user_projects(an_store *s, int64_t user_id, an_id_cb cb, void *ud, an_err *err);
+
+/* ---- single tasks ------------------------------------------------------------------------- */
+
+typedef struct an_task {
+    int64_t id;
+    int64_t project_id;
+    char *data; /* canonical JSON text */
+    size_t data_len;
+    char *meta; /* JSON text or NULL */
+    char *created_at;
+    char *updated_at;
+    int64_t annotation_count; /* non-cancelled annotations */
+    int64_t prediction_count;
+} an_task;
+void an_task_clear(an_task *t);
+
+/* Reads one task with its data. AN_ENOTFOUND when absent. */
+int an_store_task_get(an_store *s, int64_t task_id, an_task *out, an_err *err);
+
+/* A task in a listing: no payload. created_at is borrowed, valid during the callback. */
+typedef struct an_task_brief {
+    int64_t id;
+    const char *created_at;
+    const char *updated_at;
+    int64_t annotation_count; /* non-cancelled annotations */
+    int64_t cancelled_count;  /* cancelled (skipped) annotations */
+    int64_t prediction_count;
+} an_task_brief;
+typedef int (*an_task_brief_cb)(void *ud, const an_task_brief *t);
+
+/* Lists up to limit tasks of the project after skipping offset of them, in id order. The
+ * skip walks the project's id index, so deep offsets cost in proportion to the offset;
+ * prefer an_store_task_after for deep paging. limit is capped at 10000. */
+int an_store_task_page(an_store *s, int64_t project_id, int64_t offset, int limit,
+                       an_task_brief_cb cb, void *ud, an_err *err);
+/* Lists up to limit tasks of the project whose id is greater than after_id, in id order:
+ * keyset paging that costs O(limit) whatever the project's size. limit is capped at 10000. */
+int an_store_task_after(an_store *s, int64_t project_id, int64_t after_id, int limit,
+                        an_task_brief_cb cb, void *ud, an_err *err);
+
+/* Replaces task_id's data (and meta, and updated_at; NULL updated_at: now) with t's, whose
+ * project_id must be the task's project and whose hash is the new data's content hash
+ * (batch_id and created_at are ignored). Inside a transaction. AN_ENOTFOUND when the task
+ * is not in that project; AN_EEXIST when another task of the project has that content. */
+int an_store_task_update_data(an_store *s, int64_t task_id, const an_task_in *t, an_err *err);
+/* Deletes a task with its annotations, predictions, reviews and lock; the project's
+ * counters drop by exactly what was removed. Inside a transaction. AN_ENOTFOUND when
+ * absent. */
+int an_store_task_delete(an_store *s, int64_t task_id, an_err *err);
+
+/* ---- single annotations and predictions --------------------------------------------------- */
+
+typedef struct an_annotation {
+    int64_t id;
+    int64_t task_id;
+    int64_t project_id;
+    int64_t annotator_id; /* 0 for none */
+    char *result;         /* canonical JSON text of the result array */
+    double lead_time;     /* NAN when unknown */
+    bool ground_truth;
+    bool cancelled;
+    char *created_at;
+    char *updated_at;
+} an_annotation;
+void an_annotation_clear(an_annotation *a);
+
+/* Reads one annotation. AN_ENOTFOUND when absent. */
+int an_store_annotation_get(an_store *s, int64_t id, an_annotation *out, an_err *err);
+/* Calls cb for each annotation of the task in id order. The annotation's strings are
+ * borrowed, valid during the callback. */
+typedef int (*an_annotation_cb)(void *ud, const an_annotation *a);
+int an_store_annotation_list(an_store *s, int64_t task_id, an_annotation_cb cb, void *ud,
+                             an_err *err);
+
+typedef struct an_annotation_update {
+    const char *result; /* canonical JSON text of the result array */
+    double lead_time;   /* seconds; NAN when unknown */
+    bool ground_truth;
+    bool cancelled;
+    const char *updated_at;     /* NULL: now */
+    const an_label_ref *labels; /* the labels the new result uses; replace the old ones */
+    size_t n_labels;
+} an_annotation_update;
+/* Replaces an annotation's result, labels, lead time, flags and updated_at (annotator, task
+ * and created_at stay). Inside a transaction. AN_ENOTFOUND when absent. */
+int an_store_annotation_update(an_store *s, int64_t id, const an_annotation_update *u,
+                               an_err *err);
+/* Deletes an annotation with its labels and reviews; the project's annotation counter drops
+ * by one. Inside a transaction. AN_ENOTFOUND when absent. */
+int an_store_annotation_delete(an_store *s, int64_t id, an_err *err);
+
+/* Calls cb for each prediction of the task in id order (strings borrowed for the call). */
+typedef int (*an_prediction_cb)(void *ud, const an_prediction_row *p);
+int an_store_prediction_list(an_store *s, int64_t task_id, an_prediction_cb cb, void *ud,
+                             an_err *err);
+
+/* ---- task reservations and the next task -------------------------------------------------- */
+
+/* Reserves task_id for user_id until expires_at (epoch seconds). *got is true when the lock
+ * was free, had expired (by the wall clock) or was already this user's (then its expiry is
+ * replaced); false when another user holds it. Own transaction or the open one.
+ * AN_ENOTFOUND when the task does not exist. */
+int an_store_lock_task(an_store *s, int64_t task_id, int64_t user_id, int64_t expires_at,
+                       bool *got, an_err *err);
+/* Releases user_id's lock on task_id (a lock of another user stays). Not an error when there
+ * is none. */
+int an_store_unlock_task(an_store *s, int64_t task_id, int64_t user_id, an_err *err);
+
+/* Sets *task_id to the lowest-id task of the project that
+ *   (a) user_id has not annotated (skipped, i.e. cancelled, annotations count as seen),
+ *   (b) has fewer than overlap non-cancelled annotations, and
+ *   (c) is not locked by another user with a lock unexpired at now_epoch;
+ * or 0 when there is none. Does not take the lock: call an_store_lock_task, which fails
+ * (got = false) when another user took it in between. */
+int an_store_next_task(an_store *s, int64_t project_id, int64_t user_id, int overlap,
+                       int64_t now_epoch, int64_t *task_id, an_err *err);
+
+/* ---- reviews ------------------------------------------------------------------------------ */
+
+typedef struct an_review {
+    int64_t id;
+    int64_t annotation_id;
+    int64_t reviewer_id; /* 0 when the reviewer was removed */
+    bool accepted;
+    const char *comment; /* "" when none */
+    const char *created_at;
+} an_review;
+typedef int (*an_review_cb)(void *ud, const an_review *r);
+
+/* Records a review of an annotation. Own transaction or the open one. AN_ENOTFOUND when the
+ * annotation or the reviewer does not exist. */
+int an_store_review_add(an_store *s, int64_t annotation_id, int64_t reviewer_id, bool accepted,
+                        const char *comment, int64_t *id_out, an_err *err);
+/* Calls cb for each review of the annotation in id order (strings borrowed for the call). */
+int an_store_review_list(an_store *s, int64_t annotation_id, an_review_cb cb, void *ud,
+                         an_err *err);
+
+/* ---- audit log ---------------------------------------------------------------------------- */
+
+/* Appends an entry to the audit log: who (user_id, 0 for the system) did action (e.g.
+ * "annotation.update") to object ("annotation") object_id, with optional detail (JSON text,
+ * stored as given). Joins the open write transaction, so the entry commits or rolls back
+ * with the change it records; otherwise runs its own. The log is append-only: the workspace
+ * refuses to update or delete its rows. */
+int an_store_audit(an_store *s, int64_t user_id, const char *action, const char *object,
+                   int64_t object_id, const char *detail_json, an_err *err);
+
 #endif
