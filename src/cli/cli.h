@@ -42,5 +42,8 @@ int cmd_export(cli *c, int argc, char **argv);
 int cmd_stats(cli *c, int argc, char **argv);
 int cmd_user(cli *c, int argc, char **argv);
 int cmd_formats(cli *c, int argc, char **argv);
+int cmd_serve(cli *c, int argc, char **argv);
+int cmd_token(cli *c, int argc, char **argv);
+int cmd_member(cli *c, int argc, char **argv);
 
 #endif

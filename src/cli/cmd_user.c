@@ -3,13 +3,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <sodium.h>
 
 #include "base/json.h"
 #include "cli/cli.h"
+#include "service/auth.h"
 
 static const char usage[] = "usage: annot user add NAME --role admin|manager|reviewer|annotator "
                             "[--json]\n"
-                            "       annot user list [--json]\n";
+                            "       annot user list [--json]\n"
+                            "       annot user passwd NAME   (reads the new password from "
+                            "standard input)\n";
 
 static int add(cli *c, int argc, char **argv)
 {
@@ -80,6 +87,45 @@ static int list(cli *c, int argc, char **argv)
     return 0;
 }
 
+/* Reads one line from stdin without echoing it when stdin is a terminal. */
+static bool read_password(char *buf, size_t cap)
+{
+    bool tty = isatty(STDIN_FILENO);
+    struct termios old, quiet;
+    if (tty) {
+        fputs("new password: ", stderr);
+        tcgetattr(STDIN_FILENO, &old);
+        quiet = old;
+        quiet.c_lflag &= ~(tcflag_t)ECHO;
+        tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+    }
+    bool ok = fgets(buf, (int)cap, stdin) != NULL;
+    if (tty) {
+        tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+        fputc('\n', stderr);
+    }
+    buf[strcspn(buf, "\r\n")] = '\0';
+    return ok;
+}
+
+static int passwd(cli *c, int argc, char **argv)
+{
+    if (argc != 2) return cli_usage(c, "user", "user passwd takes one NAME");
+    an_store *s = cli_store(c);
+    if (!s) return 2;
+    an_user u = {0};
+    an_err e;
+    an_err_clear(&e);
+    char pw[AN_PASSWORD_MAX + 2];
+    int rc = an_store_user_get(s, argv[1], &u, &e);
+    if (rc == 0 && !read_password(pw, sizeof pw))
+        rc = an_err_set(&e, AN_EINVAL, "stdin", "no password given on standard input");
+    if (rc == 0) rc = an_password_set(s, u.id, pw, &e);
+    sodium_memzero(pw, sizeof pw);
+    an_user_clear(&u);
+    return rc < 0 ? cli_fail(c, &e) : 0;
+}
+
 int cmd_user(cli *c, int argc, char **argv)
 {
     if (argc < 2 || cli_is_help(argv[1])) {
@@ -88,5 +134,6 @@ int cmd_user(cli *c, int argc, char **argv)
     }
     if (strcmp(argv[1], "add") == 0) return add(c, argc - 1, argv + 1);
     if (strcmp(argv[1], "list") == 0) return list(c, argc - 1, argv + 1);
+    if (strcmp(argv[1], "passwd") == 0) return passwd(c, argc - 1, argv + 1);
     return cli_usage(c, "user", "unknown subcommand \"%s\"", argv[1]);
 }

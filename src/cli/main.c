@@ -17,8 +17,11 @@ static const struct command {
     {"import", cmd_import, "import tasks, annotations and predictions from files"},
     {"export", cmd_export, "export a project in a chosen format"},
     {"stats", cmd_stats, "counts of tasks, annotations, predictions and labels"},
-    {"user", cmd_user, "add and list users"},
+    {"user", cmd_user, "add and list users, set passwords"},
     {"formats", cmd_formats, "list the import and export formats"},
+    {"serve", cmd_serve, "serve the REST API and web UI"},
+    {"token", cmd_token, "create API tokens"},
+    {"member", cmd_member, "add people to projects"},
 };
 
 static void usage(FILE *f)

@@ -721,6 +721,13 @@ static enum MHD_Result finish(an_http_req *req)
             an_http_resp_init(&resp);
             an_http_error(&resp, 500, "internal", "the request failed on the server", NULL);
         }
+        /* The handler is done with the upload: remove it now rather than when the connection
+         * gets round to finishing the request, so no temp file outlives its answer. */
+        if (req->up_path && !req->keep) {
+            unlink(req->up_path);
+            free(req->up_path);
+            req->up_path = NULL;
+        }
     }
     enum MHD_Result r = send_resp(req, &resp);
     an_http_resp_free(&resp);

@@ -7,7 +7,7 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/annot-it.XXXXXX")
 export ANNOT_DB="$T/ws.db"
 PY=/usr/bin/python3
 cd "$T"
-trap 'rc=$?; if [ $rc -eq 0 ]; then rm -rf "$T"; else echo "test files kept in $T" >&2; fi' EXIT
+trap 'rc=$?; eval "${ON_EXIT:-}" 2>/dev/null; if [ $rc -eq 0 ]; then rm -rf "$T"; else echo "test files kept in $T" >&2; fi' EXIT
 
 fail() {
     echo "FAIL: $*" >&2

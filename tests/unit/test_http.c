@@ -502,11 +502,15 @@ static long max_rss_kb(void)
 static void assert_upload_gone(void)
 {
     struct stat st;
+    char path[sizeof g_last_upload];
+    /* Copy under the lock, assert outside it: a failed assertion jumps out of the test and
+     * must not leave the lock held for the handlers of later tests. */
     pthread_mutex_lock(&g_lock);
-    assert_true(g_last_upload[0] != '\0');
-    assert_int_not_equal(stat(g_last_upload, &st), 0); /* removed with the request */
-    assert_non_null(strstr(g_last_upload, "/uploads/annot-upload-"));
+    memcpy(path, g_last_upload, sizeof path);
     pthread_mutex_unlock(&g_lock);
+    assert_true(path[0] != '\0');
+    assert_int_not_equal(stat(path, &st), 0); /* removed before the answer was sent */
+    assert_non_null(strstr(path, "/uploads/annot-upload-"));
 }
 
 static void test_upload_streams_to_file(void **state)

@@ -1,0 +1,92 @@
+/* Internal to the web application: what its handler files share. */
+#ifndef AN_SERVER_API_H
+#define AN_SERVER_API_H
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/err.h"
+#include "model/config.h"
+#include "server/app.h"
+#include "server/http.h"
+#include "service/auth.h"
+#include "store/store.h"
+
+struct an_app {
+    char *db; /* workspace location */
+    bool secure_cookies;
+    an_http_server *http;
+    pthread_key_t store_key; /* this thread's an_store */
+    an_ratelimit *logins;    /* failed logins per client address and per user name */
+};
+
+/* The signed-in user of a request, set by the before hook. csrf is "" for token auth. */
+typedef struct api_user {
+    an_user u;
+    bool via_session;
+    char csrf[AN_CSRF_TEXT_BYTES];
+} api_user;
+
+/* This thread's store handle; NULL after answering 500 in resp when it cannot be opened. */
+an_store *api_store(an_app *app, an_http_resp *resp);
+
+/* The signed-in user (never NULL inside handlers of authenticated routes). */
+const an_user *api_me(an_http_req *req);
+
+/* Answers with the error in e: 400 bad input, 404 not found, 409 exists, 503 busy, 500
+ * otherwise; status overrides when non-zero (422 for validation). Returns 0 (handled). */
+int api_fail(an_http_resp *resp, const an_err *e, int status);
+
+/* Parses the body as a JSON object; on failure answers 400 and returns NULL. */
+json_t *api_body_object(an_http_req *req, an_http_resp *resp);
+
+/* Parses path parameter name as a positive id; answers 404 and returns 0 when it is not. */
+int64_t api_param_id(an_http_req *req, an_http_resp *resp, const char *name);
+
+/* Loads project id and checks the signed-in user may do action on it. Returns 0 with p filled
+ * (caller clears it), or 1 after answering 404 (absent, or invisible to the user) or 403. */
+int api_project_for(an_http_req *req, an_http_resp *resp, an_store *s, int64_t id,
+                    an_action action, an_project *p);
+
+/* Parses a project's labeling config; 500 when the stored config no longer parses. */
+an_config *api_config(const an_project *p, an_http_resp *resp);
+
+/* Answers 200 with task_id in Label Studio's task shape, with its annotations and
+ * predictions (no permission check: the caller did it). */
+int api_task_respond(an_http_req *req, an_http_resp *resp, an_store *s, int64_t task_id);
+
+/* Loads task id and checks the user may do action on its project. Returns 0 with t filled
+ * (caller clears), or 1 after answering 404/403. */
+int api_task_for(an_http_req *req, an_http_resp *resp, an_store *s, int64_t id,
+                 an_action action, an_task *t, an_project *p);
+
+/* Handlers, one file per resource. */
+int api_openapi(an_http_req *req, an_http_resp *resp, void *app);
+int api_health(an_http_req *req, an_http_resp *resp, void *app);
+int api_metrics(an_http_req *req, an_http_resp *resp, void *app);
+int api_login(an_http_req *req, an_http_resp *resp, void *app);
+int api_logout(an_http_req *req, an_http_resp *resp, void *app);
+int api_whoami(an_http_req *req, an_http_resp *resp, void *app);
+
+int api_projects_list(an_http_req *req, an_http_resp *resp, void *app);
+int api_projects_create(an_http_req *req, an_http_resp *resp, void *app);
+int api_project_get(an_http_req *req, an_http_resp *resp, void *app);
+int api_project_validate(an_http_req *req, an_http_resp *resp, void *app);
+int api_project_import(an_http_req *req, an_http_resp *resp, void *app);
+int api_project_next(an_http_req *req, an_http_resp *resp, void *app);
+int api_project_config(an_http_req *req, an_http_resp *resp, void *app);
+
+int api_tasks_list(an_http_req *req, an_http_resp *resp, void *app);
+int api_task_get(an_http_req *req, an_http_resp *resp, void *app);
+int api_task_delete(an_http_req *req, an_http_resp *resp, void *app);
+
+int api_task_annotations(an_http_req *req, an_http_resp *resp, void *app);
+int api_annotation_create(an_http_req *req, an_http_resp *resp, void *app);
+int api_annotation_get(an_http_req *req, an_http_resp *resp, void *app);
+int api_annotation_update(an_http_req *req, an_http_resp *resp, void *app);
+int api_annotation_delete(an_http_req *req, an_http_resp *resp, void *app);
+int api_prediction_create(an_http_req *req, an_http_resp *resp, void *app);
+
+#endif

@@ -1,0 +1,250 @@
+/* Annotations and predictions: every result is validated against the project's labeling
+ * config and refused with 422 naming the field (service/annotate.h does the work). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/json.h"
+#include "server/api.h"
+#include "service/annotate.h"
+
+/* Label Studio's annotation shape. */
+static json_t *annotation_json(const an_annotation *a)
+{
+    json_t *result = json_loads(a->result, 0, NULL);
+    json_t *j = json_pack("{s:I,s:I,s:I,s:o,s:b,s:b,s:s,s:s}", "id", (json_int_t)a->id, "task",
+                          (json_int_t)a->task_id, "project", (json_int_t)a->project_id, "result",
+                          result ? result : json_array(), "was_cancelled", a->cancelled,
+                          "ground_truth", a->ground_truth, "created_at",
+                          a->created_at ? a->created_at : "", "updated_at",
+                          a->updated_at ? a->updated_at : "");
+    json_object_set_new(j, "completed_by",
+                        a->annotator_id ? json_integer(a->annotator_id) : json_null());
+    json_object_set_new(j, "lead_time", isnan(a->lead_time) ? json_null() : json_real(a->lead_time));
+    return j;
+}
+
+static int add_annotation(void *ud, const an_annotation *a)
+{
+    json_array_append_new(ud, annotation_json(a));
+    return 0;
+}
+
+int api_task_annotations(an_http_req *req, an_http_resp *resp, void *app)
+{
+    an_store *s = api_store(app, resp);
+    int64_t id = s ? api_param_id(req, resp, "id") : 0;
+    an_task t;
+    an_project p;
+    if (!id || api_task_for(req, resp, s, id, AN_ACT_VIEW_PROJECT, &t, &p)) return 0;
+    an_task_clear(&t);
+    an_project_clear(&p);
+    json_t *list = json_array();
+    an_err e;
+    an_err_clear(&e);
+    if (an_store_annotation_list(s, id, add_annotation, list, &e) < 0) {
+        json_decref(list);
+        return api_fail(resp, &e, 0);
+    }
+    an_http_json(resp, 200, list);
+    return 0;
+}
+
+/* Reads result, lead_time, was_cancelled and ground_truth from a body; 400 when result is
+ * missing. */
+static bool read_submit(json_t *body, an_submit *in, an_http_resp *resp)
+{
+    in->result = json_object_get(body, "result");
+    double lt;
+    in->lead_time = an_json_number(json_object_get(body, "lead_time"), &lt) ? lt : NAN;
+    in->cancelled = json_is_true(json_object_get(body, "was_cancelled"));
+    in->ground_truth = json_is_true(json_object_get(body, "ground_truth"));
+    if (!in->result) {
+        an_http_error(resp, 400, "invalid", "give \"result\": a list of result items", "result");
+        return false;
+    }
+    return true;
+}
+
+static int respond_annotation(an_http_resp *resp, an_store *s, int64_t id, int status)
+{
+    an_annotation a = {0};
+    an_err e;
+    an_err_clear(&e);
+    if (an_store_annotation_get(s, id, &a, &e) < 0) {
+        an_annotation_clear(&a);
+        return api_fail(resp, &e, 0);
+    }
+    an_http_json(resp, status, annotation_json(&a));
+    an_annotation_clear(&a);
+    return 0;
+}
+
+int api_annotation_create(an_http_req *req, an_http_resp *resp, void *app)
+{
+    an_store *s = api_store(app, resp);
+    int64_t id = s ? api_param_id(req, resp, "id") : 0;
+    an_task t;
+    an_project p;
+    if (!id || api_task_for(req, resp, s, id, AN_ACT_ANNOTATE, &t, &p)) return 0;
+    json_t *body = api_body_object(req, resp);
+    an_config *cfg = body ? api_config(&p, resp) : NULL;
+    an_submit in;
+    int64_t ann_id = 0;
+    int rc = 1;
+    an_err e;
+    an_err_clear(&e);
+    if (cfg && read_submit(body, &in, resp)) {
+        rc = an_annotation_submit(s, cfg, &t, api_me(req)->id, &in, &ann_id, &e);
+        if (rc < 0) api_fail(resp, &e, e.code == AN_EINVAL ? 422 : 0);
+    }
+    an_config_free(cfg);
+    json_decref(body);
+    an_task_clear(&t);
+    an_project_clear(&p);
+    return rc == 0 ? respond_annotation(resp, s, ann_id, 201) : 0;
+}
+
+/* Loads annotation id for a change: the annotator themself (ANNOTATE) or a project manager
+ * (MANAGE_PROJECT). Returns 0 with a, t, p filled, or 1 after answering. */
+static int annotation_for_change(an_http_req *req, an_http_resp *resp, an_store *s, int64_t id,
+                                 an_annotation *a, an_task *t, an_project *p)
+{
+    an_err e;
+    an_err_clear(&e);
+    memset(a, 0, sizeof *a);
+    if (an_store_annotation_get(s, id, a, &e) < 0) {
+        an_annotation_clear(a);
+        return api_fail(resp, &e, 0), 1;
+    }
+    bool own = a->annotator_id == api_me(req)->id;
+    if (api_task_for(req, resp, s, a->task_id, own ? AN_ACT_ANNOTATE : AN_ACT_MANAGE_PROJECT, t,
+                     p)) {
+        an_annotation_clear(a);
+        return 1;
+    }
+    return 0;
+}
+
+int api_annotation_get(an_http_req *req, an_http_resp *resp, void *app)
+{
+    an_store *s = api_store(app, resp);
+    int64_t id = s ? api_param_id(req, resp, "id") : 0;
+    if (!id) return 0;
+    an_annotation a = {0};
+    an_err e;
+    an_err_clear(&e);
+    if (an_store_annotation_get(s, id, &a, &e) < 0) {
+        an_annotation_clear(&a);
+        return api_fail(resp, &e, 0);
+    }
+    an_task t;
+    an_project p;
+    if (api_task_for(req, resp, s, a.task_id, AN_ACT_VIEW_PROJECT, &t, &p) == 0) {
+        an_http_json(resp, 200, annotation_json(&a));
+        an_task_clear(&t);
+        an_project_clear(&p);
+    }
+    an_annotation_clear(&a);
+    return 0;
+}
+
+int api_annotation_update(an_http_req *req, an_http_resp *resp, void *app)
+{
+    an_store *s = api_store(app, resp);
+    int64_t id = s ? api_param_id(req, resp, "id") : 0;
+    an_annotation a;
+    an_task t;
+    an_project p;
+    if (!id || annotation_for_change(req, resp, s, id, &a, &t, &p)) return 0;
+    json_t *body = api_body_object(req, resp);
+    an_config *cfg = body ? api_config(&p, resp) : NULL;
+    int rc = 1;
+    if (cfg) {
+        /* PATCH: fields not sent keep their values. */
+        an_submit in = {.result = json_object_get(body, "result"),
+                        .lead_time = a.lead_time,
+                        .cancelled = a.cancelled,
+                        .ground_truth = a.ground_truth};
+        json_t *old = NULL;
+        if (!in.result) in.result = old = json_loads(a.result, 0, NULL);
+        double lt;
+        if (an_json_number(json_object_get(body, "lead_time"), &lt)) in.lead_time = lt;
+        json_t *v;
+        if ((v = json_object_get(body, "was_cancelled")) && json_is_boolean(v))
+            in.cancelled = json_is_true(v);
+        if ((v = json_object_get(body, "ground_truth")) && json_is_boolean(v))
+            in.ground_truth = json_is_true(v);
+        an_err e;
+        an_err_clear(&e);
+        rc = an_annotation_change(s, cfg, &t, &a, api_me(req)->id, &in, &e);
+        if (rc < 0) api_fail(resp, &e, e.code == AN_EINVAL ? 422 : 0);
+        json_decref(old);
+    }
+    an_config_free(cfg);
+    json_decref(body);
+    an_annotation_clear(&a);
+    an_task_clear(&t);
+    an_project_clear(&p);
+    return rc == 0 ? respond_annotation(resp, s, id, 200) : 0;
+}
+
+int api_annotation_delete(an_http_req *req, an_http_resp *resp, void *app)
+{
+    an_store *s = api_store(app, resp);
+    int64_t id = s ? api_param_id(req, resp, "id") : 0;
+    an_annotation a;
+    an_task t;
+    an_project p;
+    if (!id || annotation_for_change(req, resp, s, id, &a, &t, &p)) return 0;
+    an_annotation_clear(&a);
+    an_task_clear(&t);
+    an_project_clear(&p);
+    an_err e;
+    an_err_clear(&e);
+    if (an_annotation_remove(s, id, api_me(req)->id, &e) < 0) return api_fail(resp, &e, 0);
+    resp->status = 204;
+    return 0;
+}
+
+int api_prediction_create(an_http_req *req, an_http_resp *resp, void *app)
+{
+    an_store *s = api_store(app, resp);
+    json_t *body = s ? api_body_object(req, resp) : NULL;
+    if (!body) return 0;
+    json_t *task = json_object_get(body, "task");
+    const json_t *result = json_object_get(body, "result");
+    if (!json_is_integer(task) || !result) {
+        json_decref(body);
+        an_http_error(resp, 400, "invalid", "give \"task\" (an id) and \"result\"",
+                      json_is_integer(task) ? "result" : "task");
+        return 0;
+    }
+    an_task t;
+    an_project p;
+    if (api_task_for(req, resp, s, json_integer_value(task), AN_ACT_MANAGE_PROJECT, &t, &p)) {
+        json_decref(body);
+        return 0;
+    }
+    an_config *cfg = api_config(&p, resp);
+    if (cfg) {
+        double score;
+        if (!an_json_number(json_object_get(body, "score"), &score)) score = NAN;
+        const char *mv = an_json_str(body, "model_version");
+        int64_t id = 0;
+        an_err e;
+        an_err_clear(&e);
+        if (an_prediction_submit(s, cfg, &t, mv, score, result, api_me(req)->id, &id, &e) < 0)
+            api_fail(resp, &e, e.code == AN_EINVAL ? 422 : 0);
+        else
+            an_http_json(resp, 201,
+                         json_pack("{s:I,s:I,s:s,s:O}", "id", (json_int_t)id, "task",
+                                   (json_int_t)t.id, "model_version", mv ? mv : "", "result",
+                                   result));
+    }
+    an_config_free(cfg);
+    an_task_clear(&t);
+    an_project_clear(&p);
+    json_decref(body);
+    return 0;
+}

@@ -1,0 +1,297 @@
+/* Projects: list, create, read, config validation, import, next task. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/json.h"
+#include "formats/format.h"
+#include "formats/import.h"
+#include "server/api.h"
+
+#define LOCK_SECONDS 600 /* how long "next" reserves a task for its annotator */
+
+/* Label Studio's project shape. */
+static json_t *project_json(const an_project *p)
+{
+    json_t *j = json_pack("{s:I,s:s,s:s,s:I,s:I,s:I}", "id", (json_int_t)p->id, "title",
+                          p->name, "created_at", p->created_at ? p->created_at : "",
+                          "task_number", (json_int_t)p->task_count,
+                          "total_annotations_number", (json_int_t)p->annotation_count,
+                          "total_predictions_number", (json_int_t)p->prediction_count);
+    if (p->config) json_object_set_new(j, "label_config", json_string(p->config));
+    return j;
+}
+
+typedef struct list_ctx {
+    an_store *s;
+    json_t *results;
+} list_ctx;
+
+static int add_project(void *ud, const an_project *p)
+{
+    list_ctx *c = ud;
+    json_array_append_new(c->results, project_json(p));
+    return 0;
+}
+
+static int add_member_project(void *ud, int64_t id)
+{
+    list_ctx *c = ud;
+    char text[24];
+    snprintf(text, sizeof text, "%lld", (long long)id);
+    an_project p = {0};
+    an_err e;
+    if (an_store_project_get(c->s, text, &p, &e) == 0 && p.id == id) {
+        /* listings carry no config, as an_store_project_list gives */
+        free(p.config);
+        p.config = NULL;
+        json_array_append_new(c->results, project_json(&p));
+    }
+    an_project_clear(&p);
+    return 0;
+}
+
+int api_projects_list(an_http_req *req, an_http_resp *resp, void *app)
+{
+    an_store *s = api_store(app, resp);
+    if (!s) return 0;
+    const an_user *me = api_me(req);
+    list_ctx c = {.s = s, .results = json_array()};
+    an_err e;
+    an_err_clear(&e);
+    int rc = me->role == AN_ROLE_ADMIN
+                 ? an_store_project_list(s, add_project, &c, &e)
+                 : an_store_user_projects(s, me->id, add_member_project, &c, &e);
+    if (rc < 0) {
+        json_decref(c.results);
+        return api_fail(resp, &e, 0);
+    }
+    an_http_json(resp, 200,
+                 json_pack("{s:I,s:n,s:n,s:o}", "count", (json_int_t)json_array_size(c.results),
+                           "next", "previous", "results", c.results));
+    return 0;
+}
+
+/* Checks a config; on failure answers 400 naming the line. */
+static bool config_ok(const char *xml, an_http_resp *resp)
+{
+    an_config *cfg = NULL;
+    an_err e;
+    an_err_clear(&e);
+    if (an_config_parse(xml, strlen(xml), &cfg, &e) < 0) {
+        api_fail(resp, &e, 400);
+        return false;
+    }
+    an_config_free(cfg);
+    return true;
+}
+
+int api_project_validate(an_http_req *req, an_http_resp *resp, void *app)
+{
+    json_t *body = api_body_object(req, resp);
+    if (!body) return 0;
+    const char *xml = an_json_str(body, "label_config");
+    if (!xml)
+        an_http_error(resp, 400, "invalid", "give \"label_config\"", "label_config");
+    else if (config_ok(xml, resp))
+        an_http_json(resp, 200, json_pack("{s:b}", "valid", 1));
+    json_decref(body);
+    return 0;
+}
+
+int api_projects_create(an_http_req *req, an_http_resp *resp, void *app)
+{
+    const an_user *me = api_me(req);
+    if (!an_can(me, AN_ACT_CREATE_PROJECT, false)) {
+        an_http_error(resp, 403, "forbidden", "only managers and admins create projects", NULL);
+        return 0;
+    }
+    an_store *s = api_store(app, resp);
+    json_t *body = s ? api_body_object(req, resp) : NULL;
+    if (!body) return 0;
+    const char *title = an_json_str(body, "title");
+    const char *xml = an_json_str(body, "label_config");
+    if (!title || !xml) {
+        an_http_error(resp, 400, "invalid", "give \"title\" and \"label_config\"",
+                      title ? "label_config" : "title");
+        json_decref(body);
+        return 0;
+    }
+    if (!config_ok(xml, resp)) {
+        json_decref(body);
+        return 0;
+    }
+    an_err e;
+    an_err_clear(&e);
+    int64_t id = 0;
+    int rc = an_store_begin(s, &e);
+    if (rc == 0) {
+        rc = an_store_project_create(s, title, xml, NULL, &id, &e);
+        if (rc == 0) rc = an_store_member_add(s, id, me->id, &e);
+        if (rc == 0) rc = an_store_audit(s, me->id, "project.create", "project", id, NULL, &e);
+        if (rc == 0)
+            rc = an_store_commit(s, &e);
+        else
+            an_store_rollback(s);
+    }
+    json_decref(body);
+    if (rc < 0) return api_fail(resp, &e, 0);
+    an_project p = {0};
+    if (api_project_for(req, resp, s, id, AN_ACT_VIEW_PROJECT, &p)) return 0;
+    an_http_json(resp, 201, project_json(&p));
+    an_project_clear(&p);
+    return 0;
+}
+
+int api_project_get(an_http_req *req, an_http_resp *resp, void *app)
+{
+    an_store *s = api_store(app, resp);
+    int64_t id = s ? api_param_id(req, resp, "id") : 0;
+    an_project p;
+    if (!id || api_project_for(req, resp, s, id, AN_ACT_VIEW_PROJECT, &p)) return 0;
+    an_http_json(resp, 200, project_json(&p));
+    an_project_clear(&p);
+    return 0;
+}
+
+/* Reads up to max lines of the rejects file into a JSON list. */
+static json_t *read_rejects(const char *path, int max)
+{
+    json_t *list = json_array();
+    FILE *f = fopen(path, "r");
+    if (!f) return list;
+    char line[4096];
+    for (int i = 0; i < max && fgets(line, sizeof line, f); i++) {
+        json_t *j = json_loads(line, 0, NULL);
+        if (j) json_array_append_new(list, j);
+    }
+    fclose(f);
+    return list;
+}
+
+int api_project_import(an_http_req *req, an_http_resp *resp, void *app)
+{
+    an_store *s = api_store(app, resp);
+    int64_t id = s ? api_param_id(req, resp, "id") : 0;
+    an_project p;
+    if (!id || api_project_for(req, resp, s, id, AN_ACT_MANAGE_PROJECT, &p)) return 0;
+    const char *path = an_http_upload_path(req);
+    if (!path || an_http_upload_size(req) == 0) {
+        an_project_clear(&p);
+        an_http_error(resp, 400, "invalid",
+                      "send a JSON list of tasks, or a file as multipart/form-data", "body");
+        return 0;
+    }
+    char rejects[] = "/tmp/annot-rejects-XXXXXX";
+    int fd = mkstemp(rejects);
+    if (fd >= 0) close(fd);
+    const char *strict = an_http_query(req, "strict");
+    an_import_opts o = {.format = an_http_query(req, "format"),
+                        .strict = strict && (strcmp(strict, "true") == 0 || strcmp(strict, "1") == 0),
+                        .rejects_path = rejects};
+    an_import_report r;
+    an_err e;
+    an_err_clear(&e);
+    const char *paths[1] = {path};
+    int rc = an_import(s, &p, paths, 1, &o, &r, &e);
+    if (rc == 0)
+        an_store_audit(s, api_me(req)->id, "project.import", "project", p.id, NULL, &e);
+    an_project_clear(&p);
+    if (rc < 0) {
+        unlink(rejects);
+        return api_fail(resp, &e, 0);
+    }
+    json_t *j = json_pack("{s:I,s:I,s:I,s:I,s:I,s:f}", "task_count", (json_int_t)r.added,
+                          "annotation_count", (json_int_t)r.annotations, "prediction_count",
+                          (json_int_t)r.predictions, "duplicate_count",
+                          (json_int_t)r.duplicates, "rejected_count", (json_int_t)r.rejected,
+                          "duration", r.seconds);
+    json_object_set_new(j, "rejects", read_rejects(rejects, 100));
+    unlink(rejects);
+    an_http_json(resp, 201, j);
+    return 0;
+}
+
+int api_project_next(an_http_req *req, an_http_resp *resp, void *app)
+{
+    an_store *s = api_store(app, resp);
+    int64_t id = s ? api_param_id(req, resp, "id") : 0;
+    an_project p;
+    if (!id || api_project_for(req, resp, s, id, AN_ACT_ANNOTATE, &p)) return 0;
+    json_t *settings = json_loads(p.settings ? p.settings : "{}", 0, NULL);
+    json_t *ov = json_object_get(settings, "overlap");
+    int overlap = json_is_integer(ov) && json_integer_value(ov) > 0 && json_integer_value(ov) < 1000
+                      ? (int)json_integer_value(ov)
+                      : 1;
+    json_decref(settings);
+    an_project_clear(&p);
+    const an_user *me = api_me(req);
+    an_err e;
+    an_err_clear(&e);
+    /* Another annotator may take the task between the query and the lock: try again. */
+    for (int attempt = 0; attempt < 8; attempt++) {
+        int64_t now = (int64_t)time(NULL), task_id = 0;
+        bool got = false;
+        if (an_store_next_task(s, id, me->id, overlap, now, &task_id, &e) < 0)
+            return api_fail(resp, &e, 0);
+        if (!task_id) {
+            an_http_error(resp, 404, "no_more_tasks",
+                          "no task is left for you in this project", NULL);
+            return 0;
+        }
+        if (an_store_begin(s, &e) < 0) return api_fail(resp, &e, 0);
+        int rc = an_store_lock_task(s, task_id, me->id, now + LOCK_SECONDS, &got, &e);
+        if (rc == 0)
+            rc = an_store_commit(s, &e);
+        else
+            an_store_rollback(s);
+        if (rc < 0) return api_fail(resp, &e, 0);
+        if (got) return api_task_respond(req, resp, s, task_id);
+    }
+    an_http_error(resp, 503, "busy", "every candidate task was just taken; try again", NULL);
+    return 0;
+}
+
+/* The project's labeling config as the C parser reads it, so the web UI renders from the
+ * same understanding of the config as validation uses (no second parser in JavaScript). */
+static json_t *config_json(const an_config *cfg)
+{
+    json_t *objects = json_array(), *controls = json_array();
+    for (size_t i = 0; i < cfg->n_objects; i++) {
+        const an_object *o = &cfg->objects[i];
+        json_array_append_new(objects,
+                              json_pack("{s:s,s:s,s:s,s:s?}", "tag", an_tag_name(o->tag), "name",
+                                        o->name, "value", o->value ? o->value : "", "data_key",
+                                        o->data_key));
+    }
+    for (size_t i = 0; i < cfg->n_controls; i++) {
+        const an_control *c = &cfg->controls[i];
+        json_t *to = json_array(), *labels = json_array();
+        for (size_t k = 0; k < c->n_to; k++) json_array_append_new(to, json_string(c->to_names[k]));
+        for (size_t k = 0; k < c->n_labels; k++)
+            json_array_append_new(labels, json_string(c->labels[k]));
+        json_t *j = json_pack("{s:s,s:s,s:o,s:s,s:o,s:b,s:b}", "tag", an_tag_name(c->tag), "name",
+                              c->name, "to_names", to, "type", c->result_type, "labels", labels,
+                              "multiple", c->multiple, "required", c->required);
+        if (c->tag == AN_TAG_RATING) json_object_set_new(j, "max_rating", json_integer(c->max_rating));
+        if (c->has_min) json_object_set_new(j, "min", json_real(c->min));
+        if (c->has_max) json_object_set_new(j, "max", json_real(c->max));
+        json_array_append_new(controls, j);
+    }
+    return json_pack("{s:o,s:o}", "objects", objects, "controls", controls);
+}
+
+int api_project_config(an_http_req *req, an_http_resp *resp, void *app)
+{
+    an_store *s = api_store(app, resp);
+    int64_t id = s ? api_param_id(req, resp, "id") : 0;
+    an_project p;
+    if (!id || api_project_for(req, resp, s, id, AN_ACT_VIEW_PROJECT, &p)) return 0;
+    an_config *cfg = api_config(&p, resp);
+    if (cfg) an_http_json(resp, 200, config_json(cfg));
+    an_config_free(cfg);
+    an_project_clear(&p);
+    return 0;
+}

@@ -1,0 +1,355 @@
+/* The web application: route table, authentication hook, per-thread store handles. */
+#include "server/app.h"
+
+#include <math.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/buf.h"
+#include "base/json.h"
+#include "server/api.h"
+
+#define SESSION_COOKIE "annot_session"
+
+/* Each route's data: whether it needs a credential, and its line in the OpenAPI document. */
+typedef struct route_info {
+    bool public;
+    const char *summary;
+} route_info;
+
+/* ---- shared helpers ---------------------------------------------------------------------- */
+
+static void close_store(void *p)
+{
+    an_store_close(p);
+}
+
+an_store *api_store(an_app *app, an_http_resp *resp)
+{
+    an_store *s = pthread_getspecific(app->store_key);
+    if (s) return s;
+    an_err e;
+    an_err_clear(&e);
+    if (an_store_open(app->db, &s, &e) < 0) {
+        api_fail(resp, &e, 500);
+        return NULL;
+    }
+    pthread_setspecific(app->store_key, s);
+    return s;
+}
+
+const an_user *api_me(an_http_req *req)
+{
+    api_user *u = an_http_user(req);
+    return u ? &u->u : NULL;
+}
+
+int api_fail(an_http_resp *resp, const an_err *e, int status)
+{
+    if (!status) {
+        switch (e->code) {
+        case AN_EINVAL: status = 400; break;
+        case AN_ENOTFOUND: status = 404; break;
+        case AN_EEXIST: status = 409; break;
+        case AN_EBUSY: status = 503; break;
+        default: status = 500;
+        }
+    }
+    an_http_error(resp, status, status == 422 ? "invalid" : an_code_name(e->code), e->msg,
+                  e->where[0] ? e->where : NULL);
+    return 0;
+}
+
+json_t *api_body_object(an_http_req *req, an_http_resp *resp)
+{
+    size_t len;
+    const char *body = an_http_body(req, &len);
+    an_err e;
+    an_err_clear(&e);
+    json_t *j = an_json_parse(body, len, "body", &e);
+    if (!j) {
+        api_fail(resp, &e, 400);
+        return NULL;
+    }
+    if (!json_is_object(j)) {
+        json_decref(j);
+        an_http_error(resp, 400, "invalid", "the body must be a JSON object", "body");
+        return NULL;
+    }
+    return j;
+}
+
+int64_t api_param_id(an_http_req *req, an_http_resp *resp, const char *name)
+{
+    const char *t = an_http_param(req, name);
+    int64_t v = 0;
+    for (const char *p = t; p && *p; p++) {
+        if (*p < '0' || *p > '9' || v > (INT64_MAX - 9) / 10) {
+            v = 0;
+            break;
+        }
+        v = v * 10 + (*p - '0');
+    }
+    if (v <= 0) an_http_error(resp, 404, "not_found", "no such id", name);
+    return v;
+}
+
+int api_project_for(an_http_req *req, an_http_resp *resp, an_store *s, int64_t id,
+                    an_action action, an_project *p)
+{
+    const an_user *me = api_me(req);
+    char text[24];
+    snprintf(text, sizeof text, "%lld", (long long)id);
+    an_err e;
+    an_err_clear(&e);
+    memset(p, 0, sizeof *p);
+    bool member = false;
+    if (an_store_project_get(s, text, p, &e) < 0 || p->id != id) {
+        an_project_clear(p);
+        an_http_error(resp, 404, "not_found", "no such project", "project");
+        return 1;
+    }
+    if (an_store_is_member(s, id, me->id, &member, &e) < 0) {
+        an_project_clear(p);
+        api_fail(resp, &e, 0);
+        return 1;
+    }
+    /* Projects a user cannot see do not exist for them: 404, not 403. */
+    if (!an_can(me, AN_ACT_VIEW_PROJECT, member)) {
+        an_project_clear(p);
+        an_http_error(resp, 404, "not_found", "no such project", "project");
+        return 1;
+    }
+    if (!an_can(me, action, member)) {
+        an_project_clear(p);
+        an_http_error(resp, 403, "forbidden", "your role does not allow this on this project",
+                      NULL);
+        return 1;
+    }
+    return 0;
+}
+
+an_config *api_config(const an_project *p, an_http_resp *resp)
+{
+    an_config *cfg = NULL;
+    an_err e;
+    an_err_clear(&e);
+    if (an_config_parse(p->config, strlen(p->config), &cfg, &e) < 0) {
+        api_fail(resp, &e, 500);
+        return NULL;
+    }
+    return cfg;
+}
+
+/* ---- authentication ---------------------------------------------------------------------- */
+
+static bool is_public(const an_http_route *r)
+{
+    const route_info *info = r ? r->data : NULL;
+    return info && info->public;
+}
+
+static bool safe_method(const char *m)
+{
+    return strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0 || strcmp(m, "OPTIONS") == 0;
+}
+
+static void free_api_user(void *p)
+{
+    api_user *u = p;
+    an_user_clear(&u->u);
+    free(u);
+}
+
+/* Token (Label Studio's "Authorization: Token …", or "Bearer …") or session cookie; the
+ * cookie also needs the CSRF token on state-changing requests. */
+static int authenticate(an_http_req *req, an_http_resp *resp, void *appv)
+{
+    an_app *app = appv;
+    if (is_public(an_http_route_of(req))) return 0;
+    an_store *s = api_store(app, resp);
+    if (!s) return 1;
+    api_user *u = an_xcalloc(1, sizeof *u);
+    an_err e;
+    an_err_clear(&e);
+    int rc = -1;
+    const char *auth = an_http_header(req, "Authorization");
+    if (auth) {
+        const char *tok = NULL;
+        if (strncmp(auth, "Token ", 6) == 0) tok = auth + 6;
+        if (strncmp(auth, "Bearer ", 7) == 0) tok = auth + 7;
+        if (tok) rc = an_token_verify(s, tok, &u->u, &e);
+    } else {
+        const char *cookie = an_http_cookie(req, SESSION_COOKIE);
+        if (cookie && an_session_verify(s, cookie, &u->u, u->csrf, &e) == 0) {
+            u->via_session = true;
+            rc = 0;
+            const char *sent = an_http_header(req, "X-CSRF-Token");
+            if (!safe_method(an_http_method(req)) &&
+                (!sent || strlen(sent) != strlen(u->csrf) ||
+                 sodium_memcmp(sent, u->csrf, strlen(u->csrf)) != 0)) {
+                an_user_clear(&u->u);
+                free(u);
+                an_http_error(resp, 403, "csrf",
+                              "missing or wrong X-CSRF-Token header; send the token given at "
+                              "login",
+                              NULL);
+                return 1;
+            }
+        }
+    }
+    if (rc < 0) {
+        an_user_clear(&u->u);
+        free(u);
+        an_http_error(resp, 401, "unauthenticated",
+                      "sign in, or send \"Authorization: Token <token>\" (annot token create USER)",
+                      NULL);
+        an_http_resp_header(resp, "WWW-Authenticate", "Token", NULL);
+        return 1;
+    }
+    an_http_set_user(req, u, free_api_user);
+    return 0;
+}
+
+/* ---- routes ------------------------------------------------------------------------------ */
+
+/* What the API says about each route: the OpenAPI document is made from this table, so it
+ * always lists exactly the routes the server has. */
+
+#define PUBLIC(text) (&(const route_info){true, text})
+#define AUTHED(text) (&(const route_info){false, text})
+
+static const an_http_route routes[] = {
+    {"GET", "/health", api_health, 0, false, PUBLIC("Liveness: the workspace opens")},
+    {"GET", "/metrics", api_metrics, 0, false, PUBLIC("Prometheus metrics")},
+    {"GET", "/api/openapi.json", api_openapi, 0, false, PUBLIC("This OpenAPI document")},
+    {"POST", "/api/auth/login", api_login, 0, false,
+     PUBLIC("Log in with username and password; sets the session cookie, returns the CSRF "
+            "token")},
+    {"POST", "/api/auth/logout", api_logout, 0, false, AUTHED("End the session")},
+    {"GET", "/api/current-user/whoami", api_whoami, 0, false, AUTHED("The signed-in user")},
+    {"GET", "/api/projects", api_projects_list, 0, false, AUTHED("Projects visible to me")},
+    {"POST", "/api/projects", api_projects_create, 0, false,
+     AUTHED("Create a project (title, label_config); managers and admins")},
+    {"POST", "/api/projects/validate", api_project_validate, 0, false,
+     AUTHED("Check a labeling config")},
+    {"GET", "/api/projects/{id}", api_project_get, 0, false, AUTHED("One project")},
+    {"GET", "/api/projects/{id}/config", api_project_config, 0, false,
+     AUTHED("The project's labeling config, parsed")},
+    {"POST", "/api/projects/{id}/import", api_project_import, 0, true,
+     AUTHED("Import tasks: a JSON list, or a file (multipart); ?format=, ?strict=true")},
+    {"GET", "/api/projects/{id}/next", api_project_next, 0, false,
+     AUTHED("The next task for me, reserved for me for 10 minutes")},
+    {"GET", "/api/tasks", api_tasks_list, 0, false,
+     AUTHED("Tasks of ?project=, by ?page=&page_size= or ?after=ID; no payloads")},
+    {"GET", "/api/tasks/{id}", api_task_get, 0, false,
+     AUTHED("One task with its annotations and predictions")},
+    {"DELETE", "/api/tasks/{id}", api_task_delete, 0, false, AUTHED("Delete a task")},
+    {"GET", "/api/tasks/{id}/annotations", api_task_annotations, 0, false,
+     AUTHED("A task's annotations")},
+    {"POST", "/api/tasks/{id}/annotations", api_annotation_create, 0, false,
+     AUTHED("Submit an annotation; 422 names the invalid field")},
+    {"GET", "/api/annotations/{id}", api_annotation_get, 0, false, AUTHED("One annotation")},
+    {"PATCH", "/api/annotations/{id}", api_annotation_update, 0, false,
+     AUTHED("Change an annotation (its author or a manager)")},
+    {"DELETE", "/api/annotations/{id}", api_annotation_delete, 0, false,
+     AUTHED("Delete an annotation (its author or a manager)")},
+    {"POST", "/api/predictions", api_prediction_create, 0, false,
+     AUTHED("Add a model prediction to a task (task, result, score, model_version)")},
+};
+
+int api_openapi(an_http_req *req, an_http_resp *resp, void *app)
+{
+    json_t *paths = json_object();
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+        const an_http_route *r = &routes[i];
+        const route_info *info = r->data;
+        json_t *path = json_object_get(paths, r->pattern);
+        if (!path) {
+            path = json_object();
+            json_object_set_new(paths, r->pattern, path);
+        }
+        json_t *op = json_pack("{s:s,s:{s:{s:s},s:{s:s}}}", "summary", info->summary,
+                               "responses", "200", "description", "success", "default",
+                               "description", "an error: {\"error\": {code, message, field}}");
+        json_t *params = json_array();
+        for (const char *p = strchr(r->pattern, '{'); p; p = strchr(p + 1, '{')) {
+            const char *end = strchr(p, '}');
+            if (!end) break;
+            json_t *name = json_stringn(p + 1, (size_t)(end - p - 1));
+            json_array_append_new(params, json_pack("{s:o,s:s,s:b,s:{s:s}}", "name", name, "in",
+                                                    "path", "required", 1, "schema", "type",
+                                                    "integer"));
+        }
+        if (json_array_size(params))
+            json_object_set_new(op, "parameters", params);
+        else
+            json_decref(params);
+        if (info->public) json_object_set_new(op, "security", json_array());
+        char method[16];
+        size_t k = 0;
+        for (; r->method[k] && k + 1 < sizeof method; k++)
+            method[k] = (char)(r->method[k] | 0x20); /* lower case */
+        method[k] = '\0';
+        json_object_set_new(path, method, op);
+    }
+    json_t *doc = json_pack(
+        "{s:s,s:{s:s,s:s},s:o,s:{s:{s:{s:s,s:s,s:s,s:s},s:{s:s,s:s,s:s}}},s:[{s:[]},{s:[]}]}",
+        "openapi", "3.0.3", "info", "title", "annot API", "version", "1", "paths", paths,
+        "components", "securitySchemes", "token", "type", "apiKey", "in", "header", "name",
+        "Authorization", "description", "Token <token> (annot token create USER)", "session",
+        "type", "apiKey", "in", "cookie", "name", "annot_session", "security", "token",
+        "session");
+    an_http_json(resp, 200, doc);
+    return 0;
+}
+
+int an_app_start(const an_app_opts *o, an_app **out, an_err *err)
+{
+    *out = NULL;
+    an_store *probe = NULL;
+    int rc = an_store_open(o->db, &probe, err);
+    if (rc < 0) return rc;
+    an_store_close(probe);
+    /* A client hanging up mid-response must not end the process. */
+    signal(SIGPIPE, SIG_IGN);
+
+    an_app *app = an_xcalloc(1, sizeof *app);
+    app->db = an_xstrdup(o->db);
+    app->secure_cookies = o->secure_cookies;
+    app->logins = an_ratelimit_new(5, 60);
+    pthread_key_create(&app->store_key, close_store);
+    an_http_opts ho = {.host = o->host,
+                       .port = o->port,
+                       .threads = o->threads,
+                       .routes = routes,
+                       .n_routes = sizeof routes / sizeof routes[0],
+                       .app = app,
+                       .before = authenticate,
+                       .static_dir = o->static_dir};
+    rc = an_http_start(&ho, &app->http, err);
+    if (rc < 0) {
+        an_app_stop(app);
+        return rc;
+    }
+    *out = app;
+    return 0;
+}
+
+int an_app_port(const an_app *a)
+{
+    return an_http_port(a->http);
+}
+
+void an_app_stop(an_app *a)
+{
+    if (!a) return;
+    if (a->http) an_http_stop(a->http);
+    /* Pool threads have exited: their store handles were closed by the key's destructor. */
+    pthread_key_delete(a->store_key);
+    an_ratelimit_free(a->logins);
+    free(a->db);
+    free(a);
+}

@@ -1,0 +1,133 @@
+#include "service/annotate.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/json.h"
+#include "model/validate.h"
+
+#define MAX_LABELS 4096
+
+/* Validates in->result for task t; on success *data_out is the parsed task data. */
+static int check(const an_config *cfg, const an_task *t, const json_t *result,
+                 json_t **data_out, an_err *err)
+{
+    *data_out = NULL;
+    if (!json_is_array(result))
+        return an_err_set(err, AN_EINVAL, "result", "result must be a list of result items");
+    json_t *data = an_json_parse(t->data, t->data_len, "task.data", err);
+    if (!data) return -AN_EINTERNAL;
+    int rc = an_validate_result(cfg, data, result, err);
+    if (rc < 0) {
+        json_decref(data);
+        return rc;
+    }
+    *data_out = data;
+    return 0;
+}
+
+static size_t labels_of(const json_t *result, an_label_ref *out)
+{
+    an_label_use uses[MAX_LABELS];
+    size_t n = an_result_labels(result, uses, MAX_LABELS);
+    for (size_t i = 0; i < n; i++) {
+        out[i].from_name = uses[i].from_name;
+        out[i].label = uses[i].label;
+    }
+    return n;
+}
+
+/* Runs write inside a transaction with an audit entry; rolls back on any failure. */
+static int finish(an_store *s, int rc, int64_t user_id, const char *action, const char *object,
+                  int64_t object_id, an_err *err)
+{
+    if (rc == 0) rc = an_store_audit(s, user_id, action, object, object_id, NULL, err);
+    if (rc == 0) rc = an_store_commit(s, err);
+    if (rc < 0) an_store_rollback(s);
+    return rc;
+}
+
+int an_annotation_submit(an_store *s, const an_config *cfg, const an_task *t, int64_t user_id,
+                         const an_submit *in, int64_t *id_out, an_err *err)
+{
+    json_t *data;
+    int rc = check(cfg, t, in->result, &data, err);
+    if (rc < 0) return rc;
+    char *text = an_json_text(in->result);
+    static __thread an_label_ref labels[MAX_LABELS];
+    an_annotation_in a = {.task_id = t->id,
+                          .project_id = t->project_id,
+                          .annotator_id = user_id,
+                          .result = text,
+                          .lead_time = in->lead_time,
+                          .ground_truth = in->ground_truth,
+                          .cancelled = in->cancelled,
+                          .labels = labels,
+                          .n_labels = labels_of(in->result, labels)};
+    rc = an_store_begin(s, err);
+    if (rc == 0) {
+        rc = an_store_annotation_insert(s, &a, id_out, err);
+        if (rc == 0) rc = an_store_unlock_task(s, t->id, user_id, err);
+        rc = finish(s, rc, user_id, "annotation.create", "annotation", *id_out, err);
+    }
+    free(text);
+    json_decref(data);
+    return rc;
+}
+
+int an_annotation_change(an_store *s, const an_config *cfg, const an_task *t,
+                         const an_annotation *old, int64_t user_id, const an_submit *in,
+                         an_err *err)
+{
+    json_t *data;
+    int rc = check(cfg, t, in->result, &data, err);
+    if (rc < 0) return rc;
+    char *text = an_json_text(in->result);
+    static __thread an_label_ref labels[MAX_LABELS];
+    an_annotation_update u = {.result = text,
+                              .lead_time = in->lead_time,
+                              .ground_truth = in->ground_truth,
+                              .cancelled = in->cancelled,
+                              .labels = labels,
+                              .n_labels = labels_of(in->result, labels)};
+    rc = an_store_begin(s, err);
+    if (rc == 0) {
+        rc = an_store_annotation_update(s, old->id, &u, err);
+        rc = finish(s, rc, user_id, "annotation.update", "annotation", old->id, err);
+    }
+    free(text);
+    json_decref(data);
+    return rc;
+}
+
+int an_annotation_remove(an_store *s, int64_t id, int64_t user_id, an_err *err)
+{
+    int rc = an_store_begin(s, err);
+    if (rc < 0) return rc;
+    rc = an_store_annotation_delete(s, id, err);
+    return finish(s, rc, user_id, "annotation.delete", "annotation", id, err);
+}
+
+int an_prediction_submit(an_store *s, const an_config *cfg, const an_task *t,
+                         const char *model_version, double score, const json_t *result,
+                         int64_t user_id, int64_t *id_out, an_err *err)
+{
+    json_t *data;
+    int rc = check(cfg, t, result, &data, err);
+    if (rc < 0) return rc;
+    char *text = an_json_text(result);
+    an_prediction_in p = {.task_id = t->id,
+                          .project_id = t->project_id,
+                          .model_version = model_version ? model_version : "",
+                          .score = score,
+                          .result = text};
+    rc = an_store_begin(s, err);
+    if (rc == 0) {
+        rc = an_store_prediction_insert(s, &p, id_out, err);
+        rc = finish(s, rc, user_id, "prediction.create", "prediction", rc == 0 ? *id_out : 0,
+                    err);
+    }
+    free(text);
+    json_decref(data);
+    return rc;
+}
