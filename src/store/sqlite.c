@@ -214,6 +214,28 @@ static const char *const migrations[] = {
     "  low INTEGER NOT NULL,\n"
     "  PRIMARY KEY (project_id, overlap)\n"
     ") WITHOUT ROWID;\n",
+
+    /* 3: export jobs run by the server's workers, recorded so that their state survives a
+     * restart; audit entries name the project they concern so the log can be read per
+     * project (older entries keep NULL: the objects they name may be gone). */
+    "CREATE TABLE export_jobs (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  project_id INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,\n"
+    "  user_id INTEGER,\n"
+    "  format TEXT NOT NULL,\n"
+    "  status TEXT NOT NULL CHECK (status IN ('queued','running','done','failed')),\n"
+    "  created_at TEXT NOT NULL,\n"
+    "  finished_at TEXT,\n"
+    "  error TEXT,\n"
+    "  path TEXT,\n"
+    "  tasks INTEGER NOT NULL DEFAULT 0\n"
+    ");\n"
+    "CREATE INDEX export_jobs_project ON export_jobs(project_id, id);\n"
+    "CREATE INDEX export_jobs_status ON export_jobs(status, id);\n"
+    "ALTER TABLE audit ADD COLUMN project_id INTEGER;\n"
+    "CREATE INDEX audit_project ON audit(project_id, id);\n"
+    "CREATE INDEX audit_user ON audit(user_id, id);\n"
+    "CREATE INDEX reviews_annotation_latest ON reviews(annotation_id, id);\n",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
@@ -394,8 +416,16 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_TASK_MAX] = "SELECT max(id) FROM tasks WHERE project_id = ?1",
     [ST_REVIEW_INSERT] = "INSERT INTO reviews (annotation_id, reviewer_id, accepted, comment, "
                          "created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-    [ST_AUDIT_INSERT] = "INSERT INTO audit (at, user_id, action, object, object_id, detail) "
-                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    /* The project an entry concerns is looked up while the object still exists. */
+    [ST_AUDIT_INSERT] =
+        "INSERT INTO audit (at, user_id, action, object, object_id, detail, project_id) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, CASE ?4 WHEN 'project' THEN ?5 "
+        "WHEN 'task' THEN (SELECT project_id FROM tasks WHERE id = ?5) "
+        "WHEN 'annotation' THEN (SELECT project_id FROM annotations WHERE id = ?5) "
+        "WHEN 'prediction' THEN (SELECT project_id FROM predictions WHERE id = ?5) "
+        "WHEN 'export' THEN (SELECT project_id FROM export_jobs WHERE id = ?5) "
+        "WHEN 'review' THEN (SELECT a.project_id FROM reviews r JOIN annotations a "
+        "ON a.id = r.annotation_id WHERE r.id = ?5) END)",
 };
 
 /* Counters of one project accumulated during the open write transaction. */
@@ -2588,4 +2618,366 @@ int an_store_audit(an_store *s, int64_t user_id, const char *action, const char 
         rc = stmt_run(s, st, err, "writing the audit log");
     }
     return finish_own(s, own, rc, err);
+}
+
+/* ---- project edits (schema 3) ------------------------------------------------------------------ */
+
+/* Runs a fresh statement with up to 4 text-or-NULL parameters after one integer in the open
+ * or an own transaction; *changed is how many rows it changed. */
+static int write_texts(an_store *s, const char *sql, int64_t id, const char *const *texts,
+                       int n_texts, int *changed, int *src_out, an_err *err, const char *doing)
+{
+    bool own;
+    int rc = begin_own(s, &own, err);
+    if (rc) return rc;
+    sqlite3_stmt *st = NULL;
+    int src = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+    if (src == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, id);
+        for (int i = 0; i < n_texts; i++) bind_text_or_null(st, i + 2, texts[i]);
+        src = sqlite3_step(st);
+    }
+    sqlite3_finalize(st);
+    if (src_out) *src_out = src;
+    if (src == SQLITE_DONE) {
+        if (changed) *changed = sqlite3_changes(s->db);
+    } else if (!src_out || !is_unique_violation(src)) {
+        rc = db_fail(s, err, src, doing);
+    } else {
+        rc = -AN_EEXIST;
+    }
+    return finish_own(s, own, rc, err);
+}
+
+int an_store_project_update(an_store *s, int64_t id, const char *name_or_null,
+                            const char *config_or_null, const char *settings_or_null,
+                            an_err *err)
+{
+    int rc;
+    if (name_or_null && (rc = check_name(name_or_null, "project", err))) return rc;
+    const char *texts[3] = {name_or_null, config_or_null, settings_or_null};
+    int changed = 0, src = 0;
+    rc = write_texts(s,
+                     "UPDATE projects SET name = coalesce(?2, name), config = coalesce(?3, "
+                     "config), settings = coalesce(?4, settings) WHERE id = ?1",
+                     id, texts, 3, &changed, &src, err, "updating a project");
+    if (rc == -AN_EEXIST)
+        return an_err_set(err, AN_EEXIST, "title",
+                          "a project named %s already exists; choose another name",
+                          name_or_null ? name_or_null : "");
+    if (rc) return rc;
+    if (!changed) return no_project(err, id);
+    return 0;
+}
+
+int an_store_project_delete(an_store *s, int64_t id, an_err *err)
+{
+    int changed = 0;
+    /* Everything inside the project goes by cascade (foreign keys are on). */
+    int rc = write_texts(s, "DELETE FROM projects WHERE id = ?1", id, NULL, 0, &changed, NULL,
+                         err, "deleting a project");
+    if (rc) return rc;
+    if (!changed) return no_project(err, id);
+    return 0;
+}
+
+/* ---- export jobs (schema 3) ---------------------------------------------------------------------- */
+
+#define JOB_COLUMNS                                                                                \
+    "id, project_id, user_id, format, status, created_at, finished_at, error, path, tasks"
+
+static an_job_status job_status_of(const char *t)
+{
+    for (int i = 0; i < AN_JOB_STATUS_COUNT; i++)
+        if (t && strcmp(t, an_job_status_name((an_job_status)i)) == 0) return (an_job_status)i;
+    return AN_JOB_FAILED;
+}
+
+/* Fills j from a row of JOB_COLUMNS; with copy false the strings are borrowed. */
+static void job_from_row(sqlite3_stmt *st, an_export_job *j, bool copy)
+{
+    j->id = sqlite3_column_int64(st, 0);
+    j->project_id = sqlite3_column_int64(st, 1);
+    j->user_id = sqlite3_column_int64(st, 2);
+    j->status = job_status_of((const char *)sqlite3_column_text(st, 4));
+    j->tasks = sqlite3_column_int64(st, 9);
+    if (copy) {
+        j->format = column_dup(st, 3);
+        j->created_at = column_dup(st, 5);
+        j->finished_at = column_dup(st, 6);
+        j->error = column_dup(st, 7);
+        j->path = column_dup(st, 8);
+    } else {
+        j->format = (char *)sqlite3_column_text(st, 3);
+        j->created_at = (char *)sqlite3_column_text(st, 5);
+        j->finished_at = (char *)sqlite3_column_text(st, 6);
+        j->error = (char *)sqlite3_column_text(st, 7);
+        j->path = (char *)sqlite3_column_text(st, 8);
+    }
+}
+
+int an_store_export_job_add(an_store *s, int64_t project_id, int64_t user_id, const char *format,
+                            int64_t *id_out, an_err *err)
+{
+    if (id_out) *id_out = 0;
+    if (!format || !*format || strlen(format) > 64)
+        return an_err_set(err, AN_EINVAL, "format", "give an export format name");
+    bool own;
+    int rc = begin_own(s, &own, err);
+    if (rc) return rc;
+    sqlite3_stmt *st = NULL;
+    int src = sqlite3_prepare_v2(s->db,
+                                 "INSERT INTO export_jobs (project_id, user_id, format, status, "
+                                 "created_at) VALUES (?1, ?2, ?3, 'queued', ?4)",
+                                 -1, &st, NULL);
+    if (src == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, project_id);
+        bind_id_or_null(st, 2, user_id);
+        sqlite3_bind_text(st, 3, format, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, s->tx_now, -1, SQLITE_STATIC);
+        src = sqlite3_step(st);
+    }
+    sqlite3_finalize(st);
+    if (src == SQLITE_DONE) {
+        if (id_out) *id_out = sqlite3_last_insert_rowid(s->db);
+    } else if (src == SQLITE_CONSTRAINT_FOREIGNKEY) {
+        rc = no_project(err, project_id);
+    } else {
+        rc = db_fail(s, err, src, "queuing an export");
+    }
+    return finish_own(s, own, rc, err);
+}
+
+static int no_job(an_err *err, int64_t id)
+{
+    return an_err_set(err, AN_ENOTFOUND, "export", "no export job numbered %lld",
+                      (long long)id);
+}
+
+static int job_copy_row(sqlite3_stmt *st, void *ctx)
+{
+    job_from_row(st, ctx, true);
+    return 1;
+}
+
+int an_store_export_job_get(an_store *s, int64_t id, an_export_job *out, an_err *err)
+{
+    memset(out, 0, sizeof *out);
+    int rc = each_row(s, "SELECT " JOB_COLUMNS " FROM export_jobs WHERE id = ?1", &id, 1,
+                      job_copy_row, out, err, "reading an export job");
+    if (rc < 0) return rc;
+    if (rc == 0) return no_job(err, id);
+    return 0;
+}
+
+typedef struct job_cb_ctx {
+    an_export_job_cb cb;
+    void *ud;
+} job_cb_ctx;
+
+static int job_row(sqlite3_stmt *st, void *ctx)
+{
+    job_cb_ctx *c = ctx;
+    an_export_job j;
+    job_from_row(st, &j, false);
+    return c->cb(c->ud, &j);
+}
+
+int an_store_export_job_list(an_store *s, int64_t project_id, an_export_job_cb cb, void *ud,
+                             an_err *err)
+{
+    job_cb_ctx c = {cb, ud};
+    return each_row(s,
+                    "SELECT " JOB_COLUMNS " FROM export_jobs WHERE project_id = ?1 "
+                    "ORDER BY id DESC",
+                    &project_id, 1, job_row, &c, err, "listing export jobs");
+}
+
+int an_store_export_job_claim(an_store *s, an_export_job *out, an_err *err)
+{
+    memset(out, 0, sizeof *out);
+    bool own;
+    int rc = begin_own(s, &own, err);
+    if (rc) return rc;
+    int64_t none = 0;
+    rc = each_row(s,
+                  "SELECT " JOB_COLUMNS " FROM export_jobs WHERE status = 'queued' AND ?1 = 0 "
+                  "ORDER BY id LIMIT 1",
+                  &none, 1, job_copy_row, out, err, "taking an export job");
+    int found = rc == 1;
+    if (found) {
+        const char *texts[1] = {NULL};
+        rc = write_texts(s, "UPDATE export_jobs SET status = 'running' WHERE id = ?1", out->id,
+                         texts, 0, NULL, NULL, err, "starting an export job");
+        out->status = AN_JOB_RUNNING;
+    }
+    rc = finish_own(s, own, rc < 0 ? rc : 0, err);
+    if (rc < 0 || !found) {
+        an_export_job_clear(out);
+        return rc < 0 ? rc : 0;
+    }
+    return 1;
+}
+
+int an_store_export_job_finish(an_store *s, int64_t id, bool ok, const char *path,
+                               int64_t tasks, const char *error, an_err *err)
+{
+    bool own;
+    int rc = begin_own(s, &own, err);
+    if (rc) return rc;
+    sqlite3_stmt *st = NULL;
+    int src = sqlite3_prepare_v2(s->db,
+                                 "UPDATE export_jobs SET status = ?2, finished_at = ?3, "
+                                 "error = ?4, path = ?5, tasks = ?6 WHERE id = ?1",
+                                 -1, &st, NULL);
+    if (src == SQLITE_OK) {
+        char now[32];
+        an_now_iso(now);
+        sqlite3_bind_int64(st, 1, id);
+        sqlite3_bind_text(st, 2, ok ? "done" : "failed", -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, now, -1, SQLITE_TRANSIENT);
+        bind_text_or_null(st, 4, ok ? NULL : (error ? error : "failed"));
+        bind_text_or_null(st, 5, ok ? path : NULL);
+        sqlite3_bind_int64(st, 6, ok ? tasks : 0);
+        src = sqlite3_step(st);
+    }
+    sqlite3_finalize(st);
+    if (src != SQLITE_DONE)
+        rc = db_fail(s, err, src, "finishing an export job");
+    else if (sqlite3_changes(s->db) == 0)
+        rc = no_job(err, id);
+    return finish_own(s, own, rc, err);
+}
+
+int an_store_export_jobs_abandon(an_store *s, const char *error, int64_t *n_out, an_err *err)
+{
+    if (n_out) *n_out = 0;
+    const char *texts[1] = {error ? error : "abandoned"};
+    char now[32];
+    an_now_iso(now);
+    const char *t2[2] = {texts[0], now};
+    int changed = 0;
+    int rc = write_texts(s,
+                         "UPDATE export_jobs SET status = 'failed', error = ?2, finished_at = ?3 "
+                         "WHERE status = 'running' AND ?1 = 0",
+                         0, t2, 2, &changed, NULL, err, "marking abandoned export jobs");
+    if (!rc && n_out) *n_out = changed;
+    return rc;
+}
+
+static int count_row(sqlite3_stmt *st, void *ctx)
+{
+    int64_t *counts = ctx;
+    an_job_status k = job_status_of((const char *)sqlite3_column_text(st, 0));
+    counts[k] = sqlite3_column_int64(st, 1);
+    return 0;
+}
+
+int an_store_export_job_counts(an_store *s, int64_t counts[AN_JOB_STATUS_COUNT], an_err *err)
+{
+    for (int i = 0; i < AN_JOB_STATUS_COUNT; i++) counts[i] = 0;
+    return each_row(s, "SELECT status, count(*) FROM export_jobs GROUP BY status", NULL, 0,
+                    count_row, counts, err, "counting export jobs");
+}
+
+/* ---- the review queue (schema 3) ------------------------------------------------------------- */
+
+/* The latest review of each annotation is the one with the largest id. */
+#define QUEUE_FROM                                                                                 \
+    " FROM annotations a LEFT JOIN reviews r ON r.id = (SELECT max(id) FROM reviews "           \
+    "WHERE annotation_id = a.id) WHERE a.project_id = ?1 AND a.was_cancelled = 0 AND (?2 = 0 " \
+    "OR (?2 = 1 AND r.id IS NULL) OR (?2 = 2 AND r.accepted = 1) OR (?2 = 3 AND r.accepted = 0))"
+
+typedef struct queue_ctx {
+    an_annotation_brief_cb cb;
+    void *ud;
+} queue_ctx;
+
+static int annotation_brief_row(sqlite3_stmt *st, void *ctx)
+{
+    queue_ctx *c = ctx;
+    an_annotation_brief b = {
+        .id = sqlite3_column_int64(st, 0),
+        .task_id = sqlite3_column_int64(st, 1),
+        .annotator_id = sqlite3_column_int64(st, 2),
+        .ground_truth = sqlite3_column_int(st, 3) != 0,
+        .created_at = (const char *)sqlite3_column_text(st, 4),
+        .updated_at = (const char *)sqlite3_column_text(st, 5),
+        .review_id = sqlite3_column_int64(st, 6),
+        .accepted = sqlite3_column_int(st, 7) != 0,
+        .reviewer_id = sqlite3_column_int64(st, 8),
+        .reviewed_at = (const char *)sqlite3_column_text(st, 9),
+        .review_count = sqlite3_column_int64(st, 10),
+    };
+    return c->cb(c->ud, &b);
+}
+
+static int total_row(sqlite3_stmt *st, void *ctx)
+{
+    *(int64_t *)ctx = sqlite3_column_int64(st, 0);
+    return 0;
+}
+
+int an_store_review_queue(an_store *s, int64_t project_id, an_review_state state, int64_t offset,
+                          int limit, an_annotation_brief_cb cb, void *ud, int64_t *total,
+                          an_err *err)
+{
+    int rc = check_page(offset, &limit, err);
+    if (rc) return rc;
+    if (state < AN_REVIEWS_ANY || state > AN_REVIEWS_REJECTED)
+        return an_err_set(err, AN_EINVAL, "status",
+                          "unknown review state; use unreviewed, accepted or rejected");
+    int64_t params[4] = {project_id, (int64_t)state, limit, offset};
+    if (total) {
+        *total = 0;
+        rc = each_row(s, "SELECT count(*)" QUEUE_FROM, params, 2, total_row, total, err,
+                      "counting the review queue");
+        if (rc) return rc;
+    }
+    queue_ctx c = {cb, ud};
+    return each_row(s,
+                    "SELECT a.id, a.task_id, a.annotator_id, a.ground_truth, a.created_at, "
+                    "a.updated_at, r.id, r.accepted, r.reviewer_id, r.created_at, "
+                    "(SELECT count(*) FROM reviews WHERE annotation_id = a.id)" QUEUE_FROM
+                    " ORDER BY a.id LIMIT ?3 OFFSET ?4",
+                    params, 4, annotation_brief_row, &c, err, "listing the review queue");
+}
+
+/* ---- reading the audit log (schema 3) ---------------------------------------------------------- */
+
+int an_store_audit_list(an_store *s, const an_audit_filter *f, an_audit_cb cb, void *ud,
+                        an_err *err)
+{
+    if (f->limit < 1 || f->limit > 10000)
+        return an_err_set(err, AN_EINVAL, "limit", "the limit must be from 1 to 10000");
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(
+        s->db,
+        "SELECT id, at, user_id, action, object, object_id, project_id, detail FROM audit "
+        "WHERE (?1 = 0 OR project_id = ?1) AND (?2 = 0 OR user_id = ?2) AND (?3 IS NULL OR "
+        "at >= ?3) AND id > ?4 ORDER BY id LIMIT ?5",
+        -1, &st, NULL);
+    if (rc != SQLITE_OK) return db_fail(s, err, rc, "reading the audit log");
+    sqlite3_bind_int64(st, 1, f->project_id);
+    sqlite3_bind_int64(st, 2, f->user_id);
+    bind_text_or_null(st, 3, f->since);
+    sqlite3_bind_int64(st, 4, f->after_id);
+    sqlite3_bind_int(st, 5, f->limit);
+    int ret = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        an_audit_entry e = {
+            .id = sqlite3_column_int64(st, 0),
+            .at = (const char *)sqlite3_column_text(st, 1),
+            .user_id = sqlite3_column_int64(st, 2),
+            .action = (const char *)sqlite3_column_text(st, 3),
+            .object = (const char *)sqlite3_column_text(st, 4),
+            .object_id = sqlite3_column_int64(st, 5),
+            .project_id = sqlite3_column_int64(st, 6),
+            .detail = (const char *)sqlite3_column_text(st, 7),
+        };
+        if ((ret = cb(ud, &e))) break;
+    }
+    if (!ret && rc != SQLITE_DONE) ret = db_fail(s, err, rc, "reading the audit log");
+    sqlite3_finalize(st);
+    return ret;
 }

@@ -63,3 +63,25 @@ void an_annotation_clear(an_annotation *a)
     free(a->updated_at);
     memset(a, 0, sizeof *a);
 }
+
+const char *an_job_status_name(an_job_status st)
+{
+    switch (st) {
+    case AN_JOB_QUEUED: return "queued";
+    case AN_JOB_RUNNING: return "running";
+    case AN_JOB_DONE: return "done";
+    case AN_JOB_FAILED: return "failed";
+    }
+    return "failed";
+}
+
+void an_export_job_clear(an_export_job *j)
+{
+    if (!j) return;
+    free(j->format);
+    free(j->created_at);
+    free(j->finished_at);
+    free(j->error);
+    free(j->path);
+    memset(j, 0, sizeof *j);
+}

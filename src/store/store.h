@@ -438,4 +438,131 @@ int an_store_review_list(an_store *s, int64_t annotation_id, an_review_cb cb, vo
 int an_store_audit(an_store *s, int64_t user_id, const char *action, const char *object,
                    int64_t object_id, const char *detail_json, an_err *err);
 
+/* ==== project edits, export jobs, review queue, audit reads (schema version 3) ========== */
+
+/* ---- project edits ------------------------------------------------------------------------ */
+
+/* Changes a project's name, labeling config and/or settings (JSON object text); a NULL field
+ * stays as it is. Own transaction or the open one. The caller validates the config. AN_EEXIST
+ * when the new name is taken; AN_ENOTFOUND when no such project. */
+int an_store_project_update(an_store *s, int64_t id, const char *name_or_null,
+                            const char *config_or_null, const char *settings_or_null,
+                            an_err *err);
+/* Deletes a project with everything in it (tasks, annotations, predictions, reviews, locks,
+ * members, import batches, export jobs); the audit log keeps its entries. Own transaction or
+ * the open one. AN_ENOTFOUND when absent. */
+int an_store_project_delete(an_store *s, int64_t id, an_err *err);
+
+/* ---- export jobs -------------------------------------------------------------------------- */
+
+typedef enum an_job_status {
+    AN_JOB_QUEUED = 0,
+    AN_JOB_RUNNING = 1,
+    AN_JOB_DONE = 2,
+    AN_JOB_FAILED = 3,
+} an_job_status;
+#define AN_JOB_STATUS_COUNT 4
+/* "queued", "running", "done", "failed". */
+const char *an_job_status_name(an_job_status st);
+
+typedef struct an_export_job {
+    int64_t id;
+    int64_t project_id;
+    int64_t user_id; /* who asked; 0 when unknown */
+    char *format;
+    an_job_status status;
+    char *created_at;
+    char *finished_at; /* NULL until done or failed */
+    char *error;       /* NULL unless failed */
+    char *path;        /* the finished file; NULL until done */
+    int64_t tasks;     /* tasks exported (done jobs) */
+} an_export_job;
+void an_export_job_clear(an_export_job *j);
+
+/* Queues an export of project_id in format (own transaction or the open one). AN_ENOTFOUND
+ * when no such project. */
+int an_store_export_job_add(an_store *s, int64_t project_id, int64_t user_id, const char *format,
+                            int64_t *id_out, an_err *err);
+/* Reads one job. AN_ENOTFOUND when absent. */
+int an_store_export_job_get(an_store *s, int64_t id, an_export_job *out, an_err *err);
+/* Calls cb for each job of the project, newest first (the job's strings are borrowed for the
+ * call). */
+typedef int (*an_export_job_cb)(void *ud, const an_export_job *j);
+int an_store_export_job_list(an_store *s, int64_t project_id, an_export_job_cb cb, void *ud,
+                             an_err *err);
+/* Takes the oldest queued job and marks it running, atomically, so that two workers never
+ * take the same job. out is filled and 1 returned, or 0 when no job is queued. */
+int an_store_export_job_claim(an_store *s, an_export_job *out, an_err *err);
+/* Ends a running job: done with path and tasks, or failed with error (path NULL).
+ * AN_ENOTFOUND when no such job (its project was deleted meanwhile). */
+int an_store_export_job_finish(an_store *s, int64_t id, bool ok, const char *path,
+                               int64_t tasks, const char *error, an_err *err);
+/* Marks every running job failed with error: a server starting up calls it, since no job
+ * can still be running after a crash. *n_out (may be NULL) is how many were marked. */
+int an_store_export_jobs_abandon(an_store *s, const char *error, int64_t *n_out, an_err *err);
+/* Number of jobs in each status, indexed by an_job_status. */
+int an_store_export_job_counts(an_store *s, int64_t counts[AN_JOB_STATUS_COUNT], an_err *err);
+
+/* ---- the review queue ---------------------------------------------------------------------- */
+
+typedef enum an_review_state {
+    AN_REVIEWS_ANY = 0,
+    AN_REVIEWS_UNREVIEWED = 1, /* no review yet */
+    AN_REVIEWS_ACCEPTED = 2,   /* the latest review accepted it */
+    AN_REVIEWS_REJECTED = 3,   /* the latest review rejected it */
+} an_review_state;
+
+/* An annotation in the review queue, with its latest review (review_id 0 when none). Strings
+ * borrowed for the callback. */
+typedef struct an_annotation_brief {
+    int64_t id;
+    int64_t task_id;
+    int64_t annotator_id; /* 0 for none */
+    bool ground_truth;
+    const char *created_at;
+    const char *updated_at;
+    int64_t review_id;
+    bool accepted;
+    int64_t reviewer_id;
+    const char *reviewed_at;
+    int64_t review_count;
+} an_annotation_brief;
+typedef int (*an_annotation_brief_cb)(void *ud, const an_annotation_brief *a);
+
+/* Lists the project's non-cancelled annotations in the given review state, in id order,
+ * skipping offset and giving at most limit (capped at 10000); *total (may be NULL) is the
+ * number in that state. */
+int an_store_review_queue(an_store *s, int64_t project_id, an_review_state state, int64_t offset,
+                          int limit, an_annotation_brief_cb cb, void *ud, int64_t *total,
+                          an_err *err);
+
+/* ---- reading the audit log ------------------------------------------------------------------ */
+
+/* Entries carry the project they concern (schema 3 on): the project itself, or the project
+ * of the task, annotation or prediction named, looked up when the entry is written; 0 for
+ * entries about no project or written before schema 3. */
+typedef struct an_audit_entry {
+    int64_t id;
+    const char *at;
+    int64_t user_id; /* 0 for the system */
+    const char *action;
+    const char *object;
+    int64_t object_id;
+    int64_t project_id;
+    const char *detail; /* JSON text or NULL */
+} an_audit_entry;
+typedef int (*an_audit_cb)(void *ud, const an_audit_entry *e);
+
+typedef struct an_audit_filter {
+    int64_t project_id; /* 0: any */
+    int64_t user_id;    /* 0: any */
+    const char *since;  /* ISO 8601 UTC; entries at or after it; NULL: any */
+    int64_t after_id;   /* keyset paging: entries with a larger id */
+    int limit;          /* 1..10000 */
+} an_audit_filter;
+
+/* Calls cb for each matching entry in id order (strings borrowed for the call). */
+int an_store_audit_list(an_store *s, const an_audit_filter *f, an_audit_cb cb, void *ud,
+                        an_err *err);
+
 #endif

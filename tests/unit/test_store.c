@@ -1037,7 +1037,7 @@ static void assert_counters_exact(fixture *f, int64_t pid)
 static void test_upgrade_from_version_one_keeps_data(void **state)
 {
     fixture *f = *state;
-    assert_int_equal(an_store_schema_version(f->s), 2);
+    assert_int_equal(an_store_schema_version(f->s), 3);
     make_user(f->s, "ann", AN_ROLE_ANNOTATOR);
     int64_t pid = make_project(f->s, "p");
     begin(f->s);
@@ -1046,15 +1046,15 @@ static void test_upgrade_from_version_one_keeps_data(void **state)
     an_store_close(f->s);
     f->s = NULL;
     /* Turn the file back into a version-1 workspace holding that data. */
-    file_exec(f->path, "DROP TABLE next_hints; DROP TABLE audit; DROP TABLE reviews; DROP TABLE task_locks; "
+    file_exec(f->path, "DROP TABLE export_jobs; DROP TABLE next_hints; DROP TABLE audit; DROP TABLE reviews; DROP TABLE task_locks; "
                        "DROP TABLE memberships; DROP TABLE sessions; DROP TABLE api_tokens; "
                        "DROP INDEX annotations_task_annotator; "
                        "ALTER TABLE users DROP COLUMN password_hash; "
                        "ALTER TABLE users DROP COLUMN active; PRAGMA user_version = 1;");
     an_err err;
     assert_int_equal(an_store_open(f->path, &f->s, &err), 0);
-    assert_int_equal(an_store_schema_version(f->s), 2);
-    assert_int_equal(file_user_version(f->path), 2);
+    assert_int_equal(an_store_schema_version(f->s), 3);
+    assert_int_equal(file_user_version(f->path), 3);
     an_user u;
     char *hash = (char *)"x";
     /* Existing users are active and have no password. */
@@ -2018,6 +2018,229 @@ static void test_concurrent_edits_keep_counters_exact(void **state)
     assert_int_equal(file_int(f->path, "SELECT count(*) FROM audit"), EDITORS * EDIT_ROUNDS);
 }
 
+/* ---- schema 3: project edits, export jobs, review queue, audit reads -------------------- */
+
+static void test_project_update_and_delete(void **state)
+{
+    fixture *f = *state;
+    int64_t a = make_project(f->s, "a");
+    make_project(f->s, "b");
+    int64_t uid = make_user(f->s, "ann", AN_ROLE_ANNOTATOR);
+    an_err err;
+    assert_int_equal(an_store_project_update(f->s, a, "a2", NULL, "{\"overlap\":2}", &err), 0);
+    an_project p = get_project(f->s, "a2");
+    assert_int_equal(p.id, a);
+    assert_string_equal(p.settings, "{\"overlap\":2}");
+    assert_string_equal(p.config, CONFIG); /* NULL kept the config */
+    an_project_clear(&p);
+    assert_int_equal(an_store_project_update(f->s, a, "b", NULL, NULL, &err), -AN_EEXIST);
+    assert_int_equal(an_store_project_update(f->s, 999, "c", NULL, NULL, &err), -AN_ENOTFOUND);
+
+    /* Deleting cascades to tasks, annotations, reviews, members and jobs; the audit stays. */
+    begin(f->s);
+    int64_t tid = put_task(f->s, a, "x");
+    int64_t aid = put_annotation(f->s, a, tid, "[]", false, NULL, 0);
+    commit(f->s);
+    assert_int_equal(an_store_member_add(f->s, a, uid, &err), 0);
+    assert_int_equal(an_store_review_add(f->s, aid, uid, true, "ok", NULL, &err), 0);
+    assert_int_equal(an_store_export_job_add(f->s, a, uid, "ls-json", NULL, &err), 0);
+    assert_int_equal(an_store_audit(f->s, uid, "project.delete", "project", a, NULL, &err), 0);
+    assert_int_equal(an_store_project_delete(f->s, a, &err), 0);
+    assert_int_equal(file_int(f->path, "SELECT count(*) FROM tasks"), 0);
+    assert_int_equal(file_int(f->path, "SELECT count(*) FROM annotations"), 0);
+    assert_int_equal(file_int(f->path, "SELECT count(*) FROM reviews"), 0);
+    assert_int_equal(file_int(f->path, "SELECT count(*) FROM memberships"), 0);
+    assert_int_equal(file_int(f->path, "SELECT count(*) FROM export_jobs"), 0);
+    assert_int_equal(file_int(f->path, "SELECT count(*) FROM audit"), 1);
+    assert_int_equal(an_store_project_delete(f->s, a, &err), -AN_ENOTFOUND);
+    p = get_project(f->s, "b");
+    an_project_clear(&p);
+}
+
+static int collect_job(void *ud, const an_export_job *j)
+{
+    int64_t *ids = ud;
+    ids[++ids[0]] = j->id;
+    return 0;
+}
+
+static void test_export_jobs(void **state)
+{
+    fixture *f = *state;
+    int64_t pid = make_project(f->s, "p");
+    an_err err;
+    int64_t j1 = 0, j2 = 0, j3 = 0;
+    assert_int_equal(an_store_export_job_add(f->s, pid, 0, "ls-json", &j1, &err), 0);
+    assert_int_equal(an_store_export_job_add(f->s, pid, 0, "coco", &j2, &err), 0);
+    assert_int_equal(an_store_export_job_add(f->s, 999, 0, "coco", &j3, &err), -AN_ENOTFOUND);
+    an_export_job j;
+    assert_int_equal(an_store_export_job_get(f->s, j1, &j, &err), 0);
+    assert_int_equal(j.status, AN_JOB_QUEUED);
+    assert_string_equal(j.format, "ls-json");
+    assert_null(j.finished_at);
+    an_export_job_clear(&j);
+
+    /* Workers take the oldest queued job, each job once. */
+    assert_int_equal(an_store_export_job_claim(f->s, &j, &err), 1);
+    assert_int_equal(j.id, j1);
+    assert_int_equal(j.status, AN_JOB_RUNNING);
+    an_export_job_clear(&j);
+    assert_int_equal(an_store_export_job_claim(f->s, &j, &err), 1);
+    assert_int_equal(j.id, j2);
+    an_export_job_clear(&j);
+    assert_int_equal(an_store_export_job_claim(f->s, &j, &err), 0);
+
+    assert_int_equal(an_store_export_job_finish(f->s, j1, true, "/x/out.json", 7, NULL, &err), 0);
+    assert_int_equal(an_store_export_job_get(f->s, j1, &j, &err), 0);
+    assert_int_equal(j.status, AN_JOB_DONE);
+    assert_string_equal(j.path, "/x/out.json");
+    assert_int_equal(j.tasks, 7);
+    assert_non_null(j.finished_at);
+    an_export_job_clear(&j);
+    assert_int_equal(an_store_export_job_finish(f->s, 999, true, "/y", 1, NULL, &err),
+                     -AN_ENOTFOUND);
+
+    int64_t counts[AN_JOB_STATUS_COUNT];
+    assert_int_equal(an_store_export_job_counts(f->s, counts, &err), 0);
+    assert_int_equal(counts[AN_JOB_DONE], 1);
+    assert_int_equal(counts[AN_JOB_RUNNING], 1);
+    assert_int_equal(counts[AN_JOB_QUEUED], 0);
+
+    /* A restart marks the job that was running as failed; done jobs stay done. */
+    int64_t n = 0;
+    assert_int_equal(an_store_export_jobs_abandon(f->s, "server stopped", &n, &err), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(an_store_export_job_get(f->s, j2, &j, &err), 0);
+    assert_int_equal(j.status, AN_JOB_FAILED);
+    assert_string_equal(j.error, "server stopped");
+    an_export_job_clear(&j);
+
+    int64_t ids[8] = {0};
+    assert_int_equal(an_store_export_job_list(f->s, pid, collect_job, ids, &err), 0);
+    assert_int_equal(ids[0], 2);
+    assert_int_equal(ids[1], j2); /* newest first */
+    assert_int_equal(ids[2], j1);
+}
+
+typedef struct queue_seen {
+    int n;
+    int64_t ids[16];
+    int64_t review_ids[16];
+    bool accepted[16];
+} queue_seen;
+
+static int collect_queue(void *ud, const an_annotation_brief *b)
+{
+    queue_seen *q = ud;
+    q->ids[q->n] = b->id;
+    q->review_ids[q->n] = b->review_id;
+    q->accepted[q->n] = b->accepted;
+    q->n++;
+    return 0;
+}
+
+static void test_review_queue(void **state)
+{
+    fixture *f = *state;
+    int64_t pid = make_project(f->s, "p");
+    int64_t rev = make_user(f->s, "rex", AN_ROLE_REVIEWER);
+    begin(f->s);
+    int64_t tid = put_task(f->s, pid, "x");
+    int64_t a1 = put_annotation(f->s, pid, tid, "[]", false, NULL, 0);
+    int64_t a2 = put_annotation(f->s, pid, tid, "[]", false, NULL, 0);
+    int64_t a3 = put_annotation(f->s, pid, tid, "[]", false, NULL, 0);
+    put_annotation(f->s, pid, tid, "[]", true, NULL, 0); /* a skip: never reviewed */
+    commit(f->s);
+    an_err err;
+    /* a1 rejected then accepted: its latest review counts. a2 rejected. a3 unreviewed. */
+    assert_int_equal(an_store_review_add(f->s, a1, rev, false, "", NULL, &err), 0);
+    assert_int_equal(an_store_review_add(f->s, a1, rev, true, "", NULL, &err), 0);
+    assert_int_equal(an_store_review_add(f->s, a2, rev, false, "no", NULL, &err), 0);
+    queue_seen q = {0};
+    int64_t total = -1;
+    assert_int_equal(an_store_review_queue(f->s, pid, AN_REVIEWS_ANY, 0, 10, collect_queue, &q,
+                                           &total, &err),
+                     0);
+    assert_int_equal(total, 3);
+    assert_int_equal(q.n, 3);
+    memset(&q, 0, sizeof q);
+    assert_int_equal(an_store_review_queue(f->s, pid, AN_REVIEWS_ACCEPTED, 0, 10, collect_queue,
+                                           &q, &total, &err),
+                     0);
+    assert_int_equal(q.n, 1);
+    assert_int_equal(q.ids[0], a1);
+    assert_true(q.accepted[0]);
+    memset(&q, 0, sizeof q);
+    assert_int_equal(an_store_review_queue(f->s, pid, AN_REVIEWS_REJECTED, 0, 10, collect_queue,
+                                           &q, &total, &err),
+                     0);
+    assert_int_equal(q.n, 1);
+    assert_int_equal(q.ids[0], a2);
+    memset(&q, 0, sizeof q);
+    assert_int_equal(an_store_review_queue(f->s, pid, AN_REVIEWS_UNREVIEWED, 0, 10, collect_queue,
+                                           &q, &total, &err),
+                     0);
+    assert_int_equal(q.n, 1);
+    assert_int_equal(q.ids[0], a3);
+    assert_int_equal(q.review_ids[0], 0);
+    /* Paging: offset and limit over the filtered list; the total is of the whole list. */
+    memset(&q, 0, sizeof q);
+    assert_int_equal(an_store_review_queue(f->s, pid, AN_REVIEWS_ANY, 1, 1, collect_queue, &q,
+                                           &total, &err),
+                     0);
+    assert_int_equal(q.n, 1);
+    assert_int_equal(q.ids[0], a2);
+    assert_int_equal(total, 3);
+}
+
+static int collect_audit(void *ud, const an_audit_entry *e)
+{
+    int64_t *got = ud;
+    got[++got[0]] = e->project_id;
+    return 0;
+}
+
+static void test_audit_list_filters(void **state)
+{
+    fixture *f = *state;
+    int64_t p1 = make_project(f->s, "p1");
+    int64_t p2 = make_project(f->s, "p2");
+    int64_t u1 = make_user(f->s, "u1", AN_ROLE_ADMIN);
+    int64_t u2 = make_user(f->s, "u2", AN_ROLE_ADMIN);
+    begin(f->s);
+    int64_t tid = put_task(f->s, p2, "x");
+    int64_t aid = put_annotation(f->s, p2, tid, "[]", false, NULL, 0);
+    commit(f->s);
+    an_err err;
+    assert_int_equal(an_store_audit(f->s, u1, "project.create", "project", p1, NULL, &err), 0);
+    assert_int_equal(an_store_audit(f->s, u2, "task.update", "task", tid, NULL, &err), 0);
+    assert_int_equal(an_store_audit(f->s, u1, "annotation.update", "annotation", aid, NULL, &err),
+                     0);
+    assert_int_equal(an_store_audit(f->s, u2, "login", "user", u2, NULL, &err), 0);
+    int64_t got[8] = {0};
+    an_audit_filter all = {.limit = 100};
+    assert_int_equal(an_store_audit_list(f->s, &all, collect_audit, got, &err), 0);
+    assert_int_equal(got[0], 4);
+    assert_int_equal(got[1], p1);
+    assert_int_equal(got[2], p2); /* the task's project, looked up on writing */
+    assert_int_equal(got[3], p2);
+    assert_int_equal(got[4], 0);
+    memset(got, 0, sizeof got);
+    an_audit_filter by_project = {.project_id = p2, .limit = 100};
+    assert_int_equal(an_store_audit_list(f->s, &by_project, collect_audit, got, &err), 0);
+    assert_int_equal(got[0], 2);
+    memset(got, 0, sizeof got);
+    an_audit_filter by_user = {.user_id = u2, .limit = 1};
+    assert_int_equal(an_store_audit_list(f->s, &by_user, collect_audit, got, &err), 0);
+    assert_int_equal(got[0], 1);
+    memset(got, 0, sizeof got);
+    an_audit_filter later = {.since = "2999-01-01T00:00:00Z", .limit = 10};
+    assert_int_equal(an_store_audit_list(f->s, &later, collect_audit, got, &err), 0);
+    assert_int_equal(got[0], 0);
+    an_audit_filter bad = {.limit = 0};
+    assert_int_equal(an_store_audit_list(f->s, &bad, collect_audit, got, &err), -AN_EINVAL);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
@@ -2060,6 +2283,10 @@ int main(void)
         T(test_reviews),
         T(test_audit_append_only),
         T(test_concurrent_edits_keep_counters_exact),
+        T(test_project_update_and_delete),
+        T(test_export_jobs),
+        T(test_review_queue),
+        T(test_audit_list_filters),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
