@@ -54,10 +54,13 @@ export class Editor {
   }
 
   // Replaces the result with an undo step. Edits with the same coalesce key in a row (typing
-  // in one text box) make one step.
+  // in one text box) make one step. A result array and its items are never changed in place
+  // once committed (update() edits a deep copy, patch() copies the items it touches), so the
+  // undo stack keeps the old array itself: with thousands of boxes a copy per edit would
+  // cost more than the edit.
   commit(next, opts = {}) {
     if (!(opts.coalesce && opts.coalesce === this.lastCoalesce)) {
-      this.undoStack.push(clone(this.result));
+      this.undoStack.push(this.result);
       if (this.undoStack.length > UNDO_LIMIT) this.undoStack.shift();
     }
     this.lastCoalesce = opts.coalesce || null;
@@ -73,9 +76,22 @@ export class Editor {
     this.commit(next, opts);
   }
 
+  // patch(ids, item => { item.value.x = 3 }): edits copies of the items with these ids only;
+  // the cheap path for moving or relabelling regions.
+  patch(ids, fn, opts) {
+    const want = new Set(Array.isArray(ids) ? ids : [ids]);
+    const next = this.result.slice();
+    for (let i = 0; i < next.length; i++) {
+      if (!want.has(next[i].id)) continue;
+      next[i] = clone(next[i]);
+      fn(next[i]);
+    }
+    this.commit(next, opts);
+  }
+
   undo() {
     if (!this.undoStack.length) return false;
-    this.redoStack.push(clone(this.result));
+    this.redoStack.push(this.result);
     this.result = this.undoStack.pop();
     this.lastCoalesce = null;
     this.afterChange();
@@ -84,7 +100,7 @@ export class Editor {
 
   redo() {
     if (!this.redoStack.length) return false;
-    this.undoStack.push(clone(this.result));
+    this.undoStack.push(this.result);
     this.result = this.redoStack.pop();
     this.lastCoalesce = null;
     this.afterChange();
@@ -100,8 +116,14 @@ export class Editor {
     this.emit();
   }
 
+  // Region lookup by id; the index is rebuilt lazily once per result array.
   byId(id) {
-    return this.result.find((r) => r.id === id);
+    if (this.indexOf !== this.result) {
+      this.index = new Map();
+      for (const r of this.result) if (r.id !== undefined && !this.index.has(r.id)) this.index.set(r.id, r);
+      this.indexOf = this.result;
+    }
+    return this.index.get(id);
   }
 
   itemFor(fromName) {
@@ -138,6 +160,15 @@ export class Editor {
     this.emit();
   }
 
+  // A region just made joins a single selected region when the config has relations, so the
+  // two can be linked at once (a box, then the phrase of the caption it grounds).
+  selectNew(id) {
+    if (this.pairNew && this.selected.length === 1 && this.selected[0] !== id && this.byId(this.selected[0])) {
+      this.selected = [this.selected[0], id];
+      this.emit();
+    }
+  }
+
   setActive(controlName, label) {
     this.active = new Map([[controlName, label]]);
     this.emit();
@@ -152,7 +183,17 @@ export class Editor {
     return DRAFT_PREFIX + this.taskId;
   }
 
+  // Drafts are written a moment after the last change (and at once when the page is left):
+  // serialising thousands of regions on every drag step would stall the editor.
   saveDraft() {
+    if (this.draftTimer) return;
+    this.draftTimer = setTimeout(() => this.flushDraft(), 250);
+  }
+
+  flushDraft() {
+    if (this.draftTimer) clearTimeout(this.draftTimer);
+    this.draftTimer = null;
+    if (!this.dirty) return;
     try {
       localStorage.setItem(this.draftKey(), JSON.stringify({ result: this.result, saved_at: Date.now() }));
     } catch (_) { /* storage full or disabled: the work stays on screen */ }
@@ -168,6 +209,8 @@ export class Editor {
   }
 
   clearDraft() {
+    if (this.draftTimer) clearTimeout(this.draftTimer);
+    this.draftTimer = null;
     try { localStorage.removeItem(this.draftKey()); } catch (_) { /* nothing kept */ }
     this.dirty = false;
   }

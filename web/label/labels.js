@@ -16,7 +16,7 @@ export function mount({ editor, control, shortcutBase }) {
       on: { click: () => pick(label, true) },
     }, key <= 9 ? h('kbd', {}, String(key)) : null, label);
   });
-  const hint = control.type === 'rectanglelabels' ? t('rect_hint') : t('labels_hint');
+  const hint = t({ rectanglelabels: 'rect_hint', polygonlabels: 'poly_hint', keypointlabels: 'kp_hint' }[control.type] || 'labels_hint');
   const b = block(control, h('div', { class: 'label-bar' }, buttons), h('p', { class: 'hint', text: hint }));
 
   function selectedOwn() {
@@ -28,11 +28,7 @@ export function mount({ editor, control, shortcutBase }) {
     const own = selectedOwn();
     if (own.length) {
       const key = control.type;
-      editor.update((r) => {
-        for (const item of r) {
-          if (own.some((o) => o.id === item.id)) item.value[key] = [label];
-        }
-      });
+      editor.patch(own.map((o) => o.id), (item) => { item.value[key] = [label]; });
       return;
     }
     // With text selected, the label applies to it at once (and stays the active one).

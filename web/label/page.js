@@ -5,7 +5,12 @@ import { h } from '../dom.js';
 import { t } from '../i18n.js';
 import { Editor, isRegion } from './editor.js';
 import { mountText } from './spans.js';
-import { mountImage } from './rectangles.js';
+import { mountImage } from './image.js';
+import { mountAudio } from './audio.js';
+import { mountParagraphs } from './paragraphs.js';
+import { mediaSrc } from './media.js';
+import * as pairwise from './pairwise.js';
+import * as ranker from './ranker.js';
 import * as choices from './choices.js';
 import * as labels from './labels.js';
 import * as textarea from './textarea.js';
@@ -14,6 +19,79 @@ import * as number from './number.js';
 import * as relations from './relations.js';
 
 const CONTROL_MODULES = { choices, textarea, rating, number, relation: relations };
+const LABEL_TYPES = new Set(['labels', 'rectanglelabels', 'polygonlabels', 'keypointlabels']);
+const IMAGE_TYPES = new Set(['rectanglelabels', 'polygonlabels', 'keypointlabels']);
+const REGION_LIST_MAX = 200; // the region list shows this many; thousands would stall every render
+
+// Builds the views of one task from the parsed config: objects (left) and controls (right).
+// Shared by the labeling and the review screens.
+export function buildViews({ editor, config, task, cleanup }) {
+  const views = [];
+  const objectsEl = h('div', { class: 'objects' });
+  const controlsEl = h('div', { class: 'controls' });
+  const labelBars = [];
+  const pairs = [];
+  let shortcutBase = 0;
+  editor.pairNew = config.controls.some((c) => c.type === 'relation');
+  for (const c of config.controls) {
+    if (LABEL_TYPES.has(c.type)) {
+      const bar = labels.mount({ editor, control: c, shortcutBase });
+      shortcutBase += bar.count;
+      labelBars.push(bar);
+      views.push(bar);
+      controlsEl.append(bar.el);
+    } else if (c.type === 'pairwise') {
+      const v = pairwise.mount({ editor, control: c, objectsEl });
+      pairs.push(v);
+      views.push(v);
+      controlsEl.append(v.el);
+    } else if (c.type === 'ranker') {
+      const v = ranker.mount({ editor, control: c, task, objects: config.objects });
+      views.push(v);
+      controlsEl.append(v.el);
+    } else if (CONTROL_MODULES[c.type]) {
+      const v = CONTROL_MODULES[c.type].mount({ editor, control: c });
+      views.push(v);
+      controlsEl.append(v.el);
+    } else {
+      controlsEl.append(h('p', { class: 'notice unsupported', text: t('unsupported', { tag: c.tag, name: c.name }) }));
+    }
+  }
+  const textViews = [];
+  for (const o of config.objects) {
+    const value = task.data ? task.data[o.data_key] : undefined;
+    const targeting = (types) => config.controls.filter((c) => types.has(c.type) && c.to_names.includes(o.name));
+    const labelsOn = targeting(new Set(['labels']));
+    let v;
+    if (o.tag === 'Text' || o.tag === 'HyperText') {
+      // HyperText is shown as its source text too: task data never becomes markup.
+      v = mountText({ editor, object: o, text: fieldText(value), labelControls: labelsOn });
+      textViews.push(v);
+    } else if (o.tag === 'Paragraphs' && Array.isArray(value)) {
+      v = mountParagraphs({ editor, object: o, value, labelControls: labelsOn });
+      textViews.push(v);
+    } else if (o.tag === 'Image') {
+      v = mountImage({ editor, object: o, src: mediaSrc(task.id, o.data_key, value), controls: targeting(IMAGE_TYPES), cleanup });
+    } else if (o.tag === 'Audio') {
+      v = mountAudio({ editor, object: o, src: mediaSrc(task.id, o.data_key, value), labelControls: labelsOn });
+    } else {
+      objectsEl.append(h('p', { class: 'notice unsupported', text: t('unsupported', { tag: o.tag, name: o.name }) }),
+        h('pre', { class: 'raw-data', text: fieldText(value) }));
+      continue;
+    }
+    views.push(v);
+    objectsEl.append(h('div', { class: 'object-wrap', dataset: { object: o.name } }, h('div', { class: 'object-name', text: o.name }), v.el));
+  }
+  const regions = relations.mountRegions({ editor, max: REGION_LIST_MAX });
+  views.push(regions);
+  controlsEl.append(regions.el);
+
+  // A label picked while text is selected labels that text at once.
+  for (const bar of labelBars) {
+    bar.setOnPick((control, label) => textViews.some((tv) => tv.addFromSelection({ control, label })));
+  }
+  return { objectsEl, controlsEl, views, labelBars, pairs };
+}
 
 // "result[3].value.end" -> 3
 function resultIndex(field) {
@@ -70,55 +148,7 @@ export async function renderLabel(root, { projectId, taskId, me, go, cleanup }) 
   }
   const startedAt = Date.now();
 
-  // Objects on the left, controls on the right.
-  const views = [];
-  const objectsEl = h('div', { class: 'objects' });
-  const controlsEl = h('div', { class: 'controls' });
-  const labelBars = [];
-  let shortcutBase = 0;
-  for (const c of config.controls) {
-    if (c.type === 'labels' || c.type === 'rectanglelabels') {
-      const bar = labels.mount({ editor, control: c, shortcutBase });
-      shortcutBase += bar.count;
-      labelBars.push(bar);
-      views.push(bar);
-      controlsEl.append(bar.el);
-    } else if (CONTROL_MODULES[c.type]) {
-      const v = CONTROL_MODULES[c.type].mount({ editor, control: c });
-      views.push(v);
-      controlsEl.append(v.el);
-    } else {
-      controlsEl.append(h('p', { class: 'notice unsupported', text: t('unsupported', { tag: c.tag, name: c.name }) }));
-    }
-  }
-  const textViews = [];
-  for (const o of config.objects) {
-    const value = task.data ? task.data[o.data_key] : undefined;
-    const targeting = (type) => config.controls.filter((c) => c.type === type && c.to_names.includes(o.name));
-    let v;
-    if (o.tag === 'Text' || o.tag === 'HyperText' || o.tag === 'Paragraphs') {
-      // HyperText is shown as its source text too: task data never becomes markup.
-      v = mountText({ editor, object: o, text: fieldText(value), labelControls: targeting('labels') });
-      textViews.push(v);
-    } else if (o.tag === 'Image') {
-      v = mountImage({ editor, object: o, src: value, rectControls: targeting('rectanglelabels') });
-    } else {
-      objectsEl.append(h('p', { class: 'notice unsupported', text: t('unsupported', { tag: o.tag, name: o.name }) }),
-        h('pre', { class: 'raw-data', text: fieldText(value) }));
-      continue;
-    }
-    views.push(v);
-    objectsEl.append(h('div', { class: 'object-wrap' }, h('div', { class: 'object-name', text: o.name }), v.el));
-  }
-  const regions = relations.mountRegions({ editor });
-  views.push(regions);
-  controlsEl.append(regions.el);
-
-  // A label picked while text is selected labels that text at once.
-  for (const bar of labelBars) {
-    bar.setOnPick((control, label) => textViews.some((tv) => tv.addFromSelection({ control, label })));
-  }
-
+  const { objectsEl, controlsEl, views, labelBars, pairs } = buildViews({ editor, config, task, cleanup });
   const formError = h('div', { class: 'form-error', role: 'alert' });
   const undoBtn = h('button', { type: 'button', class: 'undo', text: t('undo'), on: { click: () => editor.undo() } });
   const redoBtn = h('button', { type: 'button', class: 'redo', text: t('redo'), on: { click: () => editor.redo() } });
@@ -137,6 +167,10 @@ export async function renderLabel(root, { projectId, taskId, me, go, cleanup }) 
     formError,
     h('div', { class: 'actions' }, undoBtn, redoBtn, h('span', { class: 'spacer' }),
       h('span', { class: 'muted shortcuts', text: t('shortcuts') }), skipBtn, submitBtn));
+
+  const flush = () => editor.flushDraft();
+  window.addEventListener('pagehide', flush);
+  cleanup(() => { window.removeEventListener('pagehide', flush); flush(); });
 
   editor.subscribe(() => {
     for (const v of views) v.render();
@@ -202,6 +236,11 @@ export async function renderLabel(root, { projectId, taskId, me, go, cleanup }) 
       return;
     }
     if (e.key === 'Escape') { editor.selected = []; editor.emit(); return; }
+    if ((e.key === 'ArrowLeft' || e.key === 'ArrowRight') && pairs.length) {
+      e.preventDefault();
+      pairs[0].key(e.key);
+      return;
+    }
     if (/^[1-9]$/.test(e.key)) {
       const n = Number(e.key);
       let base = 0;

@@ -9,11 +9,14 @@ export function regionText(item) {
   const v = item.value || {};
   const labels = (v.labels || v.rectanglelabels || v.polygonlabels || v.keypointlabels || []).join(', ');
   if (typeof v.text === 'string') return `${labels}: ${v.text}`;
+  if (Array.isArray(v.points)) return `${labels}: ${t('polygon_n', { n: v.points.length })}`;
+  if (typeof v.x === 'number' && v.height === undefined) return `${labels}: ${[v.x, v.y].map((n) => Math.round(n * 10) / 10).join(', ')}`;
+  if (typeof v.start === 'number') return `${labels}: ${v.start}–${v.end} s`;
   if (typeof v.x === 'number') return `${labels}: ${[v.x, v.y, v.width, v.height].map((n) => Math.round(n * 10) / 10).join(', ')}`;
   return labels || item.type;
 }
 
-export function mountRegions({ editor }) {
+export function mountRegions({ editor, max = Infinity }) {
   const list = h('ul', { class: 'region-list' });
   const el = h('section', { class: 'control regions' }, h('h3', { class: 'control-name', text: t('regions') }), list);
   function render() {
@@ -22,14 +25,18 @@ export function mountRegions({ editor }) {
       list.replaceChildren(h('li', { class: 'muted', text: t('no_regions') }));
       return;
     }
-    list.replaceChildren(...regions.map((r) => {
+    // With thousands of regions only the first `max` (and the selected ones) are listed.
+    const shown = regions.length > max
+      ? regions.filter((r, i) => i < max || editor.selected.includes(r.id)) : regions;
+    const more = regions.length - shown.length;
+    list.replaceChildren(...shown.map((r) => {
       const sel = editor.selected.includes(r.id);
       return h('li', { class: ['region', sel && 'sel'], dataset: { id: r.id } },
         h('button', { type: 'button', class: 'region-pick', 'aria-pressed': sel ? 'true' : 'false',
           on: { click: () => editor.toggleSelected(r.id, false) } }, regionText(r)),
         h('button', { type: 'button', class: 'region-del icon', 'aria-label': t('delete'), title: t('delete'),
           on: { click: () => editor.removeRegion(r.id) } }, '×'));
-    }));
+    }), more > 0 ? h('li', { class: 'muted more-regions', text: t('more_regions', { n: more }) }) : '');
   }
   return { el, render };
 }

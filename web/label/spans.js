@@ -69,6 +69,7 @@ export function mountText({ editor, object, text, labelControls }) {
     };
     window.getSelection().removeAllRanges();
     editor.update((r) => { r.push(item); });
+    editor.selectNew(item.id);
     return true;
   }
 
