@@ -43,4 +43,4 @@ Serving the demo at http://127.0.0.1:$port/ — log in as admin (or alice, an an
 a reviewer) with the password $password. Stop with Ctrl-C.
 API scripts: TOKEN=\$($annot --db $db token create admin); curl -H "Authorization: Token \$TOKEN" http://127.0.0.1:$port/api/projects
 EOF2
-exec "$annot" --db "$db" serve --port "$port"
+exec "$annot" --db "$db" serve --port "$port" --media-root "$top/demo/data"

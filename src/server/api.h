@@ -12,6 +12,7 @@
 #include "server/app.h"
 #include "server/http.h"
 #include "service/auth.h"
+#include "service/export_jobs.h"
 #include "store/store.h"
 
 struct an_app {
@@ -19,7 +20,12 @@ struct an_app {
     bool secure_cookies;
     an_http_server *http;
     pthread_key_t store_key; /* this thread's an_store */
+    bool key_made;
     an_ratelimit *logins;    /* failed logins per client address and per user name */
+    an_export_runner *exports;
+    char *exports_dir;  /* where finished exports are (an_exports_dir) */
+    char **media_roots; /* realpath()s of the media roots */
+    size_t n_media_roots;
 };
 
 /* The signed-in user of a request, set by the before hook. csrf is "" for token auth. */
@@ -62,6 +68,16 @@ int api_task_respond(an_http_req *req, an_http_resp *resp, an_store *s, int64_t 
 int api_task_for(an_http_req *req, an_http_resp *resp, an_store *s, int64_t id,
                  an_action action, an_task *t, an_project *p);
 
+/* A positive integer query argument, or dflt when absent; -1 when malformed or over max. */
+long api_query_long(an_http_req *req, const char *name, long dflt, long max);
+
+/* Answers 403 unless the signed-in user may do a (MANAGE_USERS: admins). Returns 1 after
+ * answering, 0 when allowed. */
+int api_require(an_http_req *req, an_http_resp *resp, an_action a);
+
+/* A user in API answers: id, username, role (and active, for admins). */
+json_t *api_user_json(an_store *s, const an_user *u, bool with_active);
+
 /* Handlers, one file per resource. */
 int api_openapi(an_http_req *req, an_http_resp *resp, void *app);
 int api_health(an_http_req *req, an_http_resp *resp, void *app);
@@ -88,5 +104,29 @@ int api_annotation_get(an_http_req *req, an_http_resp *resp, void *app);
 int api_annotation_update(an_http_req *req, an_http_resp *resp, void *app);
 int api_annotation_delete(an_http_req *req, an_http_resp *resp, void *app);
 int api_prediction_create(an_http_req *req, an_http_resp *resp, void *app);
+
+int api_project_update(an_http_req *req, an_http_resp *resp, void *app);
+int api_project_delete(an_http_req *req, an_http_resp *resp, void *app);
+int api_task_update(an_http_req *req, an_http_resp *resp, void *app);
+int api_task_media(an_http_req *req, an_http_resp *resp, void *app);
+
+int api_exports_create(an_http_req *req, an_http_resp *resp, void *app);
+int api_exports_list(an_http_req *req, an_http_resp *resp, void *app);
+int api_export_get(an_http_req *req, an_http_resp *resp, void *app);
+int api_export_download(an_http_req *req, an_http_resp *resp, void *app);
+
+int api_review_create(an_http_req *req, an_http_resp *resp, void *app);
+int api_reviews_list(an_http_req *req, an_http_resp *resp, void *app);
+int api_project_annotations(an_http_req *req, an_http_resp *resp, void *app);
+
+int api_users_list(an_http_req *req, an_http_resp *resp, void *app);
+int api_user_create(an_http_req *req, an_http_resp *resp, void *app);
+int api_user_update(an_http_req *req, an_http_resp *resp, void *app);
+int api_user_token(an_http_req *req, an_http_resp *resp, void *app);
+int api_members_list(an_http_req *req, an_http_resp *resp, void *app);
+int api_member_add(an_http_req *req, an_http_resp *resp, void *app);
+int api_member_remove(an_http_req *req, an_http_resp *resp, void *app);
+
+int api_audit_list(an_http_req *req, an_http_resp *resp, void *app);
 
 #endif

@@ -24,6 +24,17 @@ int api_metrics(an_http_req *req, an_http_resp *resp, void *appv)
     an_app *app = appv;
     an_buf *b = an_http_scratch(req);
     an_http_metrics_text(app->http, b);
+    an_store *s = api_store(app, resp);
+    int64_t counts[AN_JOB_STATUS_COUNT];
+    an_err e;
+    an_err_clear(&e);
+    if (s && an_store_export_job_counts(s, counts, &e) == 0) {
+        an_buf_adds(b, "# HELP annot_export_jobs Export jobs in the workspace by status.\n"
+                       "# TYPE annot_export_jobs gauge\n");
+        for (int i = 0; i < AN_JOB_STATUS_COUNT; i++)
+            an_buf_addf(b, "annot_export_jobs{status=\"%s\"} %lld\n",
+                        an_job_status_name((an_job_status)i), (long long)counts[i]);
+    }
     an_http_text(resp, 200, "text/plain; version=0.0.4", b->p, b->len);
     return 0;
 }

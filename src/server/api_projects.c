@@ -1,7 +1,9 @@
-/* Projects: list, create, read, config validation, import, next task. */
+/* Projects: list, create, read, change, delete, config validation, import, next task. */
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -293,5 +295,175 @@ int api_project_config(an_http_req *req, an_http_resp *resp, void *app)
     if (cfg) an_http_json(resp, 200, config_json(cfg));
     an_config_free(cfg);
     an_project_clear(&p);
+    return 0;
+}
+
+/* ---- changing and deleting projects ------------------------------------------------------- */
+
+typedef struct label_check {
+    const an_config *cfg;
+    char where[160];
+    char msg[400];
+} label_check;
+
+/* Every (control, label) existing annotations use must still exist in the new config. */
+static int check_label_use(void *ud, const char *from_name, const char *label, int64_t count)
+{
+    label_check *c = ud;
+    const an_control *ctl = an_config_control(c->cfg, from_name);
+    if (!ctl) {
+        snprintf(c->where, sizeof c->where, "label_config");
+        snprintf(c->msg, sizeof c->msg,
+                 "%lld annotations use the control \"%s\", which the new config does not have; "
+                 "keep it or delete those annotations first",
+                 (long long)count, from_name);
+        return 1;
+    }
+    if (ctl->n_labels && an_control_label_index(ctl, label) < 0) {
+        snprintf(c->where, sizeof c->where, "label_config");
+        snprintf(c->msg, sizeof c->msg,
+                 "%lld annotations use \"%s\" of control \"%s\", which the new config does not "
+                 "have; keep that label or change those annotations first",
+                 (long long)count, label, from_name);
+        return 1;
+    }
+    return 0;
+}
+
+int api_project_update(an_http_req *req, an_http_resp *resp, void *app)
+{
+    an_store *s = api_store(app, resp);
+    int64_t id = s ? api_param_id(req, resp, "id") : 0;
+    an_project p;
+    if (!id || api_project_for(req, resp, s, id, AN_ACT_MANAGE_PROJECT, &p)) return 0;
+    json_t *body = api_body_object(req, resp);
+    json_t *settings = NULL;
+    char *settings_text = NULL;
+    if (!body) goto out;
+    json_t *title = json_object_get(body, "title");
+    json_t *xml = json_object_get(body, "label_config");
+    json_t *overlap = json_object_get(body, "overlap");
+    if ((title && !json_is_string(title)) || (xml && !json_is_string(xml)) ||
+        (overlap && (!json_is_integer(overlap) || json_integer_value(overlap) < 1 ||
+                     json_integer_value(overlap) > 999))) {
+        an_http_error(resp, 400, "invalid",
+                      "title and label_config are text; overlap is a number from 1 to 999",
+                      title && !json_is_string(title)  ? "title"
+                      : xml && !json_is_string(xml)    ? "label_config"
+                                                       : "overlap");
+        goto out;
+    }
+    if (xml) {
+        /* The new config must parse, and every label existing annotations use must still be
+         * in it (a control by name, and the label when the control has a label list). */
+        an_config *cfg = NULL;
+        an_err e;
+        an_err_clear(&e);
+        const char *text = json_string_value(xml);
+        if (an_config_parse(text, strlen(text), &cfg, &e) < 0) {
+            api_fail(resp, &e, 400);
+            goto out;
+        }
+        label_check c = {.cfg = cfg};
+        int rc = an_store_label_counts(s, id, check_label_use, &c, &e);
+        an_config_free(cfg);
+        if (rc < 0) {
+            api_fail(resp, &e, 0);
+            goto out;
+        }
+        if (rc > 0) {
+            an_http_error(resp, 409, "labels_in_use", c.msg, c.where);
+            goto out;
+        }
+    }
+    if (overlap) {
+        settings = json_loads(p.settings ? p.settings : "{}", 0, NULL);
+        if (!json_is_object(settings)) {
+            json_decref(settings);
+            settings = json_object();
+        }
+        json_object_set(settings, "overlap", overlap);
+        settings_text = an_json_text(settings);
+    }
+    an_err e;
+    an_err_clear(&e);
+    int rc = an_store_begin(s, &e);
+    if (rc == 0) {
+        rc = an_store_project_update(s, id, title ? json_string_value(title) : NULL,
+                                     xml ? json_string_value(xml) : NULL, settings_text, &e);
+        if (rc == 0) rc = an_store_audit(s, api_me(req)->id, "project.update", "project", id, NULL, &e);
+        if (rc == 0)
+            rc = an_store_commit(s, &e);
+        else
+            an_store_rollback(s);
+    }
+    if (rc < 0) {
+        api_fail(resp, &e, 0);
+        goto out;
+    }
+    an_project_clear(&p);
+    if (api_project_for(req, resp, s, id, AN_ACT_VIEW_PROJECT, &p) == 0) {
+        json_t *j = project_json(&p);
+        json_t *st = json_loads(p.settings ? p.settings : "{}", 0, NULL);
+        json_t *ov = json_object_get(st, "overlap");
+        json_object_set_new(j, "overlap", json_integer(json_is_integer(ov) ? json_integer_value(ov) : 1));
+        json_decref(st);
+        an_http_json(resp, 200, j);
+    }
+out:
+    free(settings_text);
+    json_decref(settings);
+    json_decref(body);
+    an_project_clear(&p);
+    return 0;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+static int collect_job_id(void *ud, const an_export_job *j)
+{
+    an_buf *ids = ud;
+    an_buf_add(ids, &j->id, sizeof j->id);
+    return 0;
+}
+
+int api_project_delete(an_http_req *req, an_http_resp *resp, void *appv)
+{
+    an_app *app = appv;
+    an_store *s = api_store(app, resp);
+    int64_t id = s ? api_param_id(req, resp, "id") : 0;
+    an_project p;
+    if (!id || api_project_for(req, resp, s, id, AN_ACT_MANAGE_PROJECT, &p)) return 0;
+    an_err e;
+    an_err_clear(&e);
+    an_buf *jobs = an_http_scratch(req);
+    int rc = an_store_export_job_list(s, id, collect_job_id, jobs, &e);
+    if (rc == 0) rc = an_store_begin(s, &e);
+    if (rc == 0) {
+        char detail[64];
+        snprintf(detail, sizeof detail, "{\"tasks\":%lld}", (long long)p.task_count);
+        /* The entry is written first so that it still finds the project it names. */
+        rc = an_store_audit(s, api_me(req)->id, "project.delete", "project", id, detail, &e);
+        if (rc == 0) rc = an_store_project_delete(s, id, &e);
+        if (rc == 0)
+            rc = an_store_commit(s, &e);
+        else
+            an_store_rollback(s);
+    }
+    an_project_clear(&p);
+    if (rc < 0) return api_fail(resp, &e, 0);
+    /* The finished exports' files go too (a job still running finds its project gone). */
+    for (size_t k = 0; k + sizeof(int64_t) <= jobs->len; k += sizeof(int64_t)) {
+        int64_t jid;
+        memcpy(&jid, jobs->p + k, sizeof jid);
+        char dir[4096];
+        snprintf(dir, sizeof dir, "%s/%lld", app->exports_dir, (long long)jid);
+        nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    }
+    resp->status = 204;
     return 0;
 }

@@ -1,11 +1,12 @@
 /* Tasks: paged listing without payloads, one task with its annotations and predictions,
- * deletion. */
+ * changing data and meta, deletion. */
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/hash.h"
 #include "base/json.h"
 #include "formats/format.h"
 #include "server/api.h"
@@ -212,8 +213,9 @@ int api_task_delete(an_http_req *req, an_http_resp *resp, void *app)
     an_err_clear(&e);
     int rc = an_store_begin(s, &e);
     if (rc == 0) {
-        rc = an_store_task_delete(s, id, &e);
-        if (rc == 0) rc = an_store_audit(s, api_me(req)->id, "task.delete", "task", id, NULL, &e);
+        /* The entry first, so that it still finds the task's project. */
+        rc = an_store_audit(s, api_me(req)->id, "task.delete", "task", id, NULL, &e);
+        if (rc == 0) rc = an_store_task_delete(s, id, &e);
         if (rc == 0)
             rc = an_store_commit(s, &e);
         else
@@ -221,5 +223,57 @@ int api_task_delete(an_http_req *req, an_http_resp *resp, void *app)
     }
     if (rc < 0) return api_fail(resp, &e, 0);
     resp->status = 204;
+    return 0;
+}
+
+int api_task_update(an_http_req *req, an_http_resp *resp, void *app)
+{
+    an_store *s = api_store(app, resp);
+    int64_t id = s ? api_param_id(req, resp, "id") : 0;
+    an_task t;
+    an_project p;
+    if (!id || api_task_for(req, resp, s, id, AN_ACT_MANAGE_PROJECT, &t, &p)) return 0;
+    an_project_clear(&p);
+    json_t *body = api_body_object(req, resp);
+    char *data_text = NULL, *meta_text = NULL;
+    if (!body) goto out;
+    json_t *data = json_object_get(body, "data");
+    json_t *meta = json_object_get(body, "meta");
+    if ((data && !json_is_object(data)) || (meta && !json_is_object(meta) && !json_is_null(meta)) ||
+        (!data && !meta)) {
+        an_http_error(resp, 400, "invalid",
+                      "give \"data\" (an object) and/or \"meta\" (an object, or null to clear it)",
+                      data && !json_is_object(data) ? "data" : "meta");
+        goto out;
+    }
+    /* The data is stored as canonical JSON text and hashed as import hashes it, so an edited
+     * task deduplicates against imported ones. */
+    if (data) data_text = an_json_text(data);
+    if (meta && json_is_object(meta) && json_object_size(meta)) meta_text = an_json_text(meta);
+    an_task_in in = {.project_id = t.project_id,
+                     .data = data_text ? data_text : t.data,
+                     .data_len = data_text ? strlen(data_text) : t.data_len,
+                     .meta = meta ? meta_text : t.meta};
+    an_hash(in.data, in.data_len, in.hash);
+    an_err e;
+    an_err_clear(&e);
+    int rc = an_store_begin(s, &e);
+    if (rc == 0) {
+        rc = an_store_task_update_data(s, id, &in, &e);
+        if (rc == 0) rc = an_store_audit(s, api_me(req)->id, "task.update", "task", id, NULL, &e);
+        if (rc == 0)
+            rc = an_store_commit(s, &e);
+        else
+            an_store_rollback(s);
+    }
+    if (rc < 0)
+        api_fail(resp, &e, 0);
+    else
+        api_task_respond(req, resp, s, id);
+out:
+    free(data_text);
+    free(meta_text);
+    json_decref(body);
+    an_task_clear(&t);
     return 0;
 }

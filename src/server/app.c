@@ -1,11 +1,14 @@
 /* The web application: route table, authentication hook, per-thread store handles. */
 #include "server/app.h"
 
+#include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "base/buf.h"
 #include "base/json.h"
@@ -129,6 +132,38 @@ int api_project_for(an_http_req *req, an_http_resp *resp, an_store *s, int64_t i
         return 1;
     }
     return 0;
+}
+
+long api_query_long(an_http_req *req, const char *name, long dflt, long max)
+{
+    const char *t = an_http_query(req, name);
+    if (!t) return dflt;
+    char *end;
+    errno = 0;
+    long v = strtol(t, &end, 10);
+    if (!*t || *end || errno || v < 1 || v > max) return -1;
+    return v;
+}
+
+int api_require(an_http_req *req, an_http_resp *resp, an_action a)
+{
+    if (an_can(api_me(req), a, false)) return 0;
+    an_http_error(resp, 403, "forbidden", "your role does not allow this", NULL);
+    return 1;
+}
+
+json_t *api_user_json(an_store *s, const an_user *u, bool with_active)
+{
+    json_t *j = json_pack("{s:I,s:s,s:s}", "id", (json_int_t)u->id, "username", u->name, "role",
+                          an_role_name(u->role));
+    if (with_active) {
+        bool active = false;
+        an_err e;
+        an_store_user_is_active(s, u->id, &active, &e);
+        json_object_set_new(j, "active", json_boolean(active));
+        json_object_set_new(j, "created_at", json_string(u->created_at ? u->created_at : ""));
+    }
+    return j;
 }
 
 an_config *api_config(const an_project *p, an_http_resp *resp)
@@ -258,6 +293,46 @@ static const an_http_route routes[] = {
      AUTHED("Delete an annotation (its author or a manager)")},
     {"POST", "/api/predictions", api_prediction_create, 0, false,
      AUTHED("Add a model prediction to a task (task, result, score, model_version)")},
+    {"PATCH", "/api/projects/{id}", api_project_update, 0, false,
+     AUTHED("Change title, label_config (checked against existing labels) or overlap; "
+            "managers")},
+    {"DELETE", "/api/projects/{id}", api_project_delete, 0, false,
+     AUTHED("Delete a project with everything in it; managers")},
+    {"PATCH", "/api/tasks/{id}", api_task_update, 0, false,
+     AUTHED("Change a task's data or meta; 409 when the data duplicates another task")},
+    {"GET", "/api/tasks/{id}/media/{field}", api_task_media, 0, false,
+     AUTHED("The local media file named by the task's data field, with byte ranges")},
+    {"POST", "/api/projects/{id}/exports", api_exports_create, 0, false,
+     AUTHED("Start an export job (format); managers")},
+    {"GET", "/api/projects/{id}/exports", api_exports_list, 0, false,
+     AUTHED("The project's export jobs, newest first; managers")},
+    {"GET", "/api/projects/{id}/exports/{eid}", api_export_get, 0, false,
+     AUTHED("One export job's status; managers")},
+    {"GET", "/api/projects/{id}/exports/{eid}/download", api_export_download, 0, false,
+     AUTHED("Download a finished export (folder formats as a tar archive); managers")},
+    {"GET", "/api/projects/{id}/annotations", api_project_annotations, 0, false,
+     AUTHED("Annotations to review: ?status=unreviewed|accepted|rejected&page=&page_size=; "
+            "reviewers")},
+    {"POST", "/api/annotations/{id}/reviews", api_review_create, 0, false,
+     AUTHED("Accept or reject an annotation (accepted, comment); reviewers, not on one's own")},
+    {"GET", "/api/annotations/{id}/reviews", api_reviews_list, 0, false,
+     AUTHED("An annotation's reviews")},
+    {"GET", "/api/users", api_users_list, 0, false,
+     AUTHED("Users (admins: with activity; managers: names and roles)")},
+    {"POST", "/api/users", api_user_create, 0, false,
+     AUTHED("Add a user (username, role, password); admins")},
+    {"PATCH", "/api/users/{id}", api_user_update, 0, false,
+     AUTHED("Change role, active, password (admins); one's own password with old_password")},
+    {"POST", "/api/users/{id}/tokens", api_user_token, 0, false,
+     AUTHED("A new API token, shown once; admins or the user")},
+    {"GET", "/api/projects/{id}/members", api_members_list, 0, false,
+     AUTHED("The project's members; managers")},
+    {"POST", "/api/projects/{id}/members", api_member_add, 0, false,
+     AUTHED("Add a member (user: id or name); managers")},
+    {"DELETE", "/api/projects/{id}/members/{user_id}", api_member_remove, 0, false,
+     AUTHED("Remove a member; managers")},
+    {"GET", "/api/audit", api_audit_list, 0, false,
+     AUTHED("The audit log: ?project=&user=&since=&after=&limit=; admins")},
 };
 
 int api_openapi(an_http_req *req, an_http_resp *resp, void *app)
@@ -318,9 +393,30 @@ int an_app_start(const an_app_opts *o, an_app **out, an_err *err)
 
     an_app *app = an_xcalloc(1, sizeof *app);
     app->db = an_xstrdup(o->db);
+    app->exports_dir = an_exports_dir(o->db);
+    if (o->n_media_roots) app->media_roots = an_xcalloc(o->n_media_roots, sizeof(char *));
+    for (size_t i = 0; i < o->n_media_roots; i++) {
+        char *real = realpath(o->media_roots[i], NULL);
+        struct stat st;
+        if (!real || stat(real, &st) != 0 || !S_ISDIR(st.st_mode)) {
+            free(real);
+            an_app_stop(app);
+            return an_err_set(err, AN_EINVAL, o->media_roots[i],
+                              "the media root is not an existing folder; give a folder that "
+                              "holds the tasks' media files");
+        }
+        app->media_roots[app->n_media_roots++] = real;
+    }
     app->secure_cookies = o->secure_cookies;
     app->logins = an_ratelimit_new(5, 60);
     pthread_key_create(&app->store_key, close_store);
+    app->key_made = true;
+    rc = an_export_runner_start(o->db, o->export_workers ? o->export_workers : 1, &app->exports,
+                                err);
+    if (rc < 0) {
+        an_app_stop(app);
+        return rc;
+    }
     an_http_opts ho = {.host = o->host,
                        .port = o->port,
                        .threads = o->threads,
@@ -348,8 +444,12 @@ void an_app_stop(an_app *a)
     if (!a) return;
     if (a->http) an_http_stop(a->http);
     /* Pool threads have exited: their store handles were closed by the key's destructor. */
-    pthread_key_delete(a->store_key);
+    if (a->key_made) pthread_key_delete(a->store_key);
+    an_export_runner_stop(a->exports);
     an_ratelimit_free(a->logins);
+    for (size_t i = 0; i < a->n_media_roots; i++) free(a->media_roots[i]);
+    free(a->media_roots);
+    free(a->exports_dir);
     free(a->db);
     free(a);
 }

@@ -104,8 +104,12 @@ int an_annotation_remove(an_store *s, int64_t id, int64_t user_id, an_err *err)
 {
     int rc = an_store_begin(s, err);
     if (rc < 0) return rc;
-    rc = an_store_annotation_delete(s, id, err);
-    return finish(s, rc, user_id, "annotation.delete", "annotation", id, err);
+    /* The entry first, so that it still finds the annotation's project. */
+    rc = an_store_audit(s, user_id, "annotation.delete", "annotation", id, NULL, err);
+    if (rc == 0) rc = an_store_annotation_delete(s, id, err);
+    if (rc == 0) rc = an_store_commit(s, err);
+    if (rc < 0) an_store_rollback(s);
+    return rc;
 }
 
 int an_prediction_submit(an_store *s, const an_config *cfg, const an_task *t,

@@ -2649,6 +2649,19 @@ static int write_texts(an_store *s, const char *sql, int64_t id, const char *con
     return finish_own(s, own, rc, err);
 }
 
+int an_store_user_set_role(an_store *s, int64_t user_id, an_role role, an_err *err)
+{
+    if (role < AN_ROLE_ANNOTATOR || role > AN_ROLE_ADMIN)
+        return an_err_set(err, AN_EINVAL, "role", "unknown role");
+    const char *texts[1] = {an_role_name(role)};
+    int changed = 0;
+    int rc = write_texts(s, "UPDATE users SET role = ?2 WHERE id = ?1", user_id, texts, 1,
+                         &changed, NULL, err, "changing a user's role");
+    if (rc) return rc;
+    if (!changed) return no_user(err, user_id);
+    return 0;
+}
+
 int an_store_project_update(an_store *s, int64_t id, const char *name_or_null,
                             const char *config_or_null, const char *settings_or_null,
                             an_err *err)

@@ -440,6 +440,11 @@ int an_store_audit(an_store *s, int64_t user_id, const char *action, const char 
 
 /* ==== project edits, export jobs, review queue, audit reads (schema version 3) ========== */
 
+/* ---- user roles --------------------------------------------------------------------------- */
+
+/* Changes a user's role. Own transaction or the open one. AN_ENOTFOUND when absent. */
+int an_store_user_set_role(an_store *s, int64_t user_id, an_role role, an_err *err);
+
 /* ---- project edits ------------------------------------------------------------------------ */
 
 /* Changes a project's name, labeling config and/or settings (JSON object text); a NULL field

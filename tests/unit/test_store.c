@@ -2020,6 +2020,19 @@ static void test_concurrent_edits_keep_counters_exact(void **state)
 
 /* ---- schema 3: project edits, export jobs, review queue, audit reads -------------------- */
 
+static void test_user_set_role(void **state)
+{
+    fixture *f = *state;
+    int64_t uid = make_user(f->s, "ann", AN_ROLE_ANNOTATOR);
+    an_err err;
+    assert_int_equal(an_store_user_set_role(f->s, uid, AN_ROLE_REVIEWER, &err), 0);
+    an_user u;
+    assert_int_equal(an_store_user_by_id(f->s, uid, &u, &err), 0);
+    assert_int_equal(u.role, AN_ROLE_REVIEWER);
+    an_user_clear(&u);
+    assert_int_equal(an_store_user_set_role(f->s, 999, AN_ROLE_ADMIN, &err), -AN_ENOTFOUND);
+}
+
 static void test_project_update_and_delete(void **state)
 {
     fixture *f = *state;
@@ -2283,6 +2296,7 @@ int main(void)
         T(test_reviews),
         T(test_audit_append_only),
         T(test_concurrent_edits_keep_counters_exact),
+        T(test_user_set_role),
         T(test_project_update_and_delete),
         T(test_export_jobs),
         T(test_review_queue),
