@@ -1,9 +1,12 @@
 // annot's web UI: a hash router over the views (#/login, #/projects, #/projects/ID,
-// #/projects/ID/label, #/projects/ID/tasks/TID) and the top bar (user, language, log out).
+// #/projects/ID/label, #/projects/ID/tasks/TID, #/projects/ID/review[/AID]) and the top bar
+// (user, language, log out).
 import { api, setCsrf, setUnauthorizedHandler, ApiError } from './api.js';
 import { h } from './dom.js';
 import { t, lang, setLang, onLangChange, LANGUAGES } from './i18n.js';
 import { renderLabel } from './label/page.js';
+import { renderReview } from './review.js';
+import { renderStats } from './dashboard.js';
 
 const root = document.getElementById('app');
 let me = null;
@@ -82,6 +85,8 @@ async function renderProject(id) {
     api('GET', `/api/projects/${id}`),
     api('GET', `/api/tasks?project=${id}&page=1&page_size=50`),
   ]);
+  const canReview = me && me.role !== 'annotator';
+  const stats = h('div', { class: 'project-stats', id: 'project-stats' }, h('p', { class: 'muted', text: t('loading') }));
   const stat = (key, n, cls) => h('div', { class: ['stat', cls] }, h('div', { class: 'stat-n', text: n }), h('div', { class: 'stat-k', text: t(key) }));
   const rows = tasks.tasks.map((tk) => h('tr', { dataset: { id: tk.id } },
     h('td', { class: 'num', text: tk.id }),
@@ -92,6 +97,8 @@ async function renderProject(id) {
     h('td', {}, h('a', { href: `#/projects/${id}/tasks/${tk.id}`, class: 'task-link', text: t('open') }))));
   root.replaceChildren(
     h('div', { class: 'page-head' }, h('h2', { id: 'page-title', text: p.title }),
+      h('span', { class: 'spacer' }),
+      canReview ? h('a', { href: `#/projects/${id}/review`, class: 'button', id: 'start-review', text: t('nav_review') }) : null,
       h('a', { href: `#/projects/${id}/label`, class: 'button primary', id: 'start-labeling', text: t('start_labeling') })),
     h('div', { class: 'stats' },
       stat('count_tasks', p.task_number, 'tasks'),
@@ -101,7 +108,12 @@ async function renderProject(id) {
     rows.length ? h('table', { class: 'grid tasks' },
       h('thead', {}, h('tr', {}, ['col_id', 'col_annotations', 'col_cancelled', 'col_predictions', 'col_created', 'col_open']
         .map((k) => h('th', { text: t(k) })))),
-      h('tbody', {}, rows)) : h('p', { class: 'muted', text: t('no_tasks') }));
+      h('tbody', {}, rows)) : h('p', { class: 'muted', text: t('no_tasks') }),
+    stats);
+  // Counted after the page is up: it reads every annotated task's annotations.
+  renderStats(stats, id).catch((e) => {
+    stats.replaceChildren(h('p', { class: 'form-error', text: t('error_general', { msg: e.message }) }));
+  });
 }
 
 async function route() {
@@ -127,6 +139,8 @@ async function route() {
       await renderLabel(root, { projectId: m[1], me, go, cleanup: (fn) => cleanups.push(fn) });
     } else if ((m = /^\/projects\/(\d+)\/tasks\/(\d+)$/.exec(path))) {
       await renderLabel(root, { projectId: m[1], taskId: m[2], me, go, cleanup: (fn) => cleanups.push(fn) });
+    } else if ((m = /^\/projects\/(\d+)\/review(?:\/(\d+))?$/.exec(path))) {
+      await renderReview(root, { projectId: m[1], annotationId: m[2], me, go, cleanup: (fn) => cleanups.push(fn) });
     } else root.replaceChildren(h('p', { class: 'muted', text: t('not_found') }));
   } catch (e) {
     if (e instanceof ApiError && e.status === 401) return;

@@ -75,3 +75,103 @@ $ANNOT import text text_tasks.json --strict >/dev/null
 $ANNOT import image image_tasks.json --strict >/dev/null
 $ANNOT member add text ann
 $ANNOT member add image ann
+
+# More controls: polygons and keypoints; grounding (a box linked to a phrase of the caption);
+# a dialogue; pairwise and ranker; audio segments; and a reviewer.
+cat >shapes.xml <<'XML'
+<View>
+  <Image name="image" value="$image"/>
+  <PolygonLabels name="areas" toName="image">
+    <Label value="Building"/>
+    <Label value="Road"/>
+  </PolygonLabels>
+  <KeyPointLabels name="points" toName="image">
+    <Label value="Eye"/>
+  </KeyPointLabels>
+</View>
+XML
+cat >grounding.xml <<'XML'
+<View>
+  <Image name="image" value="$image"/>
+  <RectangleLabels name="objects" toName="image">
+    <Label value="Object"/>
+  </RectangleLabels>
+  <Text name="caption" value="$caption"/>
+  <Labels name="phrases" toName="caption">
+    <Label value="Phrase"/>
+  </Labels>
+  <Relations>
+    <Relation value="depicts"/>
+  </Relations>
+  <Choices name="alignment" toName="caption" choice="single">
+    <Choice value="Matches"/>
+    <Choice value="Mismatch"/>
+  </Choices>
+</View>
+XML
+cat >dialogue.xml <<'XML'
+<View>
+  <Paragraphs name="dialogue" value="$dialogue"/>
+  <Labels name="intent" toName="dialogue">
+    <Label value="Request"/>
+    <Label value="Place"/>
+  </Labels>
+  <Choices name="outcome" toName="dialogue" choice="single">
+    <Choice value="Resolved"/>
+    <Choice value="Unresolved"/>
+  </Choices>
+</View>
+XML
+cat >compare.xml <<'XML'
+<View>
+  <Text name="answer_a" value="$a"/>
+  <Text name="answer_b" value="$b"/>
+  <Pairwise name="better" toName="answer_a,answer_b"/>
+  <Paragraphs name="results" value="$results"/>
+  <Ranker name="rank" toName="results"/>
+</View>
+XML
+cat >speech.xml <<'XML'
+<View>
+  <Audio name="audio" value="$audio"/>
+  <Labels name="tones" toName="audio">
+    <Label value="Low"/>
+    <Label value="High"/>
+  </Labels>
+</View>
+XML
+mkdir -p media
+# One second of audio at 8 kHz: 440 Hz, then 880 Hz.
+python3 - media/tone.wav <<'PY'
+import math, struct, sys, wave
+with wave.open(sys.argv[1], "wb") as w:
+    w.setnchannels(1); w.setsampwidth(2); w.setframerate(8000)
+    w.writeframes(b"".join(struct.pack("<h", int(12000 * math.sin(2 * math.pi * (440 if i < 4000 else 880) * i / 8000)))
+                           for i in range(8000)))
+PY
+cat >shapes_tasks.json <<JSON
+[{"data": {"image": "$png"}}]
+JSON
+cat >grounding_tasks.json <<JSON
+[{"data": {"image": "$png", "caption": "A dark block on grey"}}]
+JSON
+cat >dialogue_tasks.json <<'JSON'
+[{"data": {"dialogue": [{"author": "客户", "text": "你好，我想订去上海的票。"}, {"author": "Agent", "text": "Sure, which day?"}]}}]
+JSON
+cat >compare_tasks.json <<'JSON'
+[{"data": {"a": "Paris is the capital of France.", "b": "France's capital is Lyon.",
+  "results": [{"id": "r1", "author": "doc1", "text": "Lyon travel guide"},
+              {"id": "r2", "author": "doc2", "text": "Paris, capital of France"},
+              {"id": "r3", "author": "doc3", "text": "History of Paris"}]}}]
+JSON
+cat >speech_tasks.json <<JSON
+[{"data": {"audio": "$PWD/media/tone.wav"}}]
+JSON
+$ANNOT user add rev --role reviewer >/dev/null
+echo "rev pass 123" | $ANNOT user passwd rev
+for p in shapes grounding dialogue compare speech; do
+    $ANNOT project create $p --config $p.xml >/dev/null
+    $ANNOT import $p ${p}_tasks.json --strict >/dev/null
+    $ANNOT member add $p ann
+done
+$ANNOT member add text rev

@@ -183,11 +183,15 @@ export function mountImage({ editor, object, src, controls, cleanup }) {
       else { poly.points.push([p.x, p.y]); drawOverlay(); }
       return;
     }
+    // With a point or polygon label picked, a click inside a region adds to it rather than
+    // selecting it (eyes go inside the face's box); keypoints themselves stay grabbable.
+    const picked = controls.find((c) => editor.active.get(c.name));
+    const placing = picked && picked.type !== 'rectanglelabels' && !target.classList.contains('kp');
     if (id && target.classList.contains('handle')) {
       drag = { mode: 'resize', start: p, id, orig: editor.byId(id).value };
     } else if (id && target.classList.contains('vertex')) {
       drag = { mode: 'vertex', start: p, id, k: Number(target.dataset.k), orig: editor.byId(id).value };
-    } else if (id && target.classList.contains('region')) {
+    } else if (id && target.classList.contains('region') && !placing) {
       if (e.shiftKey) { editor.toggleSelected(id, false); return; }
       if (!(editor.selected.length === 1 && editor.selected[0] === id)) editor.toggleSelected(id, true);
       drag = { mode: 'move', start: p, id, orig: editor.byId(id).value };
