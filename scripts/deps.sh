@@ -9,7 +9,7 @@ if [ "${1:-}" = "--test" ]; then
     # cmocka runs the unit tests; python3 checks outputs in integration tests; clang builds
     # the libFuzzer targets; sqlite3 is the benchmarks' baseline; libcurl and curl are the
     # HTTP clients of the server tests.
-    PACKAGES="$PACKAGES libcmocka-dev python3 clang libclang-rt-14-dev sqlite3 libcurl4-openssl-dev curl"
+    PACKAGES="$PACKAGES libcmocka-dev python3 clang libclang-rt-14-dev sqlite3 libcurl4-openssl-dev curl wrk nginx"
     # Debian's chromium and Node.js run the web UI's browser tests (tests/browser). Debian
     # ships npm apart from nodejs; other builds of nodejs bring their own npm.
     PACKAGES="$PACKAGES chromium nodejs"

@@ -1,0 +1,268 @@
+#!/bin/bash
+# annot serve benchmarks: request rates and latencies of the REST API under wrk, single
+# requests on a project of 1,000,000 tasks, the server's peak memory, and nginx serving a
+# file of the same bytes as one task's JSON with the same wrk settings (the baseline).
+# Prints a table; bench/README.md ("Server") keeps the figures.
+#
+# Usage: bench/server.sh [--tasks N] [--small N] [--duration S] [--connections C]
+#                        [--threads T] [--keep]
+#   --tasks N        tasks in the big project (default 1000000)
+#   --small N        tasks in the project the wrk runs read and annotate (default 10000)
+#   --duration S     seconds per wrk run (default 10)
+#   --connections C  wrk connections (default 64); --threads T wrk threads (default 2)
+#   --keep           keep the temporary folder (workspace, logs, generated files)
+# Needs wrk, nginx, curl and python3 (scripts/deps.sh --test installs them). wrk, nginx and
+# annot run on the same machine and share its cores. Exits non-zero only when something
+# could not be run, never because a target is missed.
+set -eu
+
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+HERE="$TOP/bench/server"
+# ANNOT=/path/to/annot bench/server.sh measures that binary instead of building with make.
+ANNOT_GIVEN=${ANNOT:-}
+ANNOT=${ANNOT:-$TOP/build/release/annot}
+BIG=1000000
+SMALL=10000
+DUR=10
+CONNS=64
+WTHREADS=2
+KEEP=0
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --tasks) BIG=$2; shift 2 ;;
+    --small) SMALL=$2; shift 2 ;;
+    --duration) DUR=$2; shift 2 ;;
+    --connections) CONNS=$2; shift 2 ;;
+    --threads) WTHREADS=$2; shift 2 ;;
+    --keep) KEEP=1; shift ;;
+    *) echo "usage: bench/server.sh [--tasks N] [--small N] [--duration S] [--connections C] [--threads T] [--keep]" >&2; exit 2 ;;
+    esac
+done
+
+die() {
+    echo "bench/server.sh: $*" >&2
+    exit 1
+}
+for tool in wrk nginx curl python3; do
+    command -v "$tool" >/dev/null 2>&1 || [ -x "/usr/sbin/$tool" ] ||
+        die "$tool is missing; scripts/deps.sh --test installs it"
+done
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+
+[ -n "$ANNOT_GIVEN" ] || make -C "$TOP" >/dev/null || die "make failed"
+[ -x "$ANNOT" ] || die "no $ANNOT after make"
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/annot-sbench.XXXXXX")
+SERVER=""
+NGINX_PID=""
+cleanup() {
+    rc=$?
+    [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null && wait "$SERVER" 2>/dev/null
+    [ -n "$NGINX_PID" ] && kill "$NGINX_PID" 2>/dev/null && wait "$NGINX_PID" 2>/dev/null
+    if [ "$KEEP" = 1 ] || [ $rc -ne 0 ]; then
+        echo "files kept in $T" >&2
+    else
+        rm -rf "$T"
+    fi
+}
+trap cleanup EXIT
+export ANNOT_DB="$T/ws.db"
+CFG="$TOP/demo/configs/reviews.xml"
+cd "$T"
+
+# ---- workspace -------------------------------------------------------------------------------
+echo "preparing: $SMALL + $BIG tasks, users and tokens in $T" >&2
+"$ANNOT" user add bench --role admin >/dev/null
+TOKEN=$("$ANNOT" token create bench)
+"$ANNOT" project create small --config "$CFG" >/dev/null
+"$ANNOT" project create big --config "$CFG" >/dev/null
+python3 "$HERE/gen_tasks.py" "$SMALL" small.jsonl
+python3 "$HERE/gen_tasks.py" "$BIG" big.jsonl
+"$ANNOT" import small small.jsonl --format ls-jsonl >/dev/null
+t0=$(date +%s.%N)
+"$ANNOT" import big big.jsonl --format ls-jsonl >/dev/null
+t1=$(date +%s.%N)
+rm -f big.jsonl small.jsonl
+# Fifty annotators ask for their next task in the big project, one request each.
+NEXT_USERS=50
+: >next_tokens
+for k in $(seq 1 $NEXT_USERS); do
+    "$ANNOT" user add "a$k" --role annotator >/dev/null
+    "$ANNOT" member add big "a$k" >/dev/null
+    "$ANNOT" token create "a$k" >>next_tokens
+done
+
+# ---- server ----------------------------------------------------------------------------------
+"$ANNOT" serve --port 0 >serve.log 2>&1 &
+SERVER=$!
+i=0
+until grep -qs "serving" serve.log; do
+    kill -0 "$SERVER" 2>/dev/null || die "annot serve exited: $(cat serve.log)"
+    i=$((i + 1)); [ $i -lt 200 ] || die "annot serve did not start: $(cat serve.log)"
+    sleep 0.05
+done
+BASE=$(sed -n 's|.*at \(http://[^ ]*\)/$|\1|p' serve.log)
+HOSTPORT=${BASE#http://}
+
+api() { # api PATH [TOKEN]: the body, failing unless 200
+    code=$(curl -s -o api.out -w '%{http_code}' -H "Authorization: Token ${2:-$TOKEN}" "$BASE$1")
+    [ "$code" = 200 ] || die "GET $1 answered $code: $(head -c 300 api.out)"
+    cat api.out
+}
+jq_py() { python3 -c "import json,sys; j=json.load(sys.stdin); print($1)"; }
+
+# Project ids by title; first task ids from the first page (a fresh import numbers a
+# project's tasks contiguously).
+SMALL_P=$(api /api/projects | jq_py '[p["id"] for p in j["results"] if p["title"]=="small"][0]')
+BIG_P=$(api /api/projects | jq_py '[p["id"] for p in j["results"] if p["title"]=="big"][0]')
+SMALL_FIRST=$(api "/api/tasks?project=$SMALL_P&page_size=1" | jq_py 'j["tasks"][0]["id"]')
+BIG_FIRST=$(api "/api/tasks?project=$BIG_P&page_size=1" | jq_py 'j["tasks"][0]["id"]')
+BIG_TOTAL=$(api "/api/tasks?project=$BIG_P&page_size=1" | jq_py 'j["total"]')
+[ "$BIG_TOTAL" = "$BIG" ] || die "the big project has $BIG_TOTAL tasks, expected $BIG"
+
+# The baseline file: the exact bytes of one task's JSON.
+mkdir -p nginx/www nginx/tmp
+api "/api/tasks/$SMALL_FIRST" >nginx/www/task.json
+TASK_BYTES=$(wc -c <nginx/www/task.json)
+
+# ---- measuring -------------------------------------------------------------------------------
+# wrk_run NAME HOSTPORT MODE FIRST COUNT [PROJECT] [CONNS] [THREADS]: sets W_* from the
+# script's summary line; fails when wrk fails or over 1 % of answers are errors.
+wrk_run() {
+    local name=$1 hp=$2 mode=$3 first=$4 count=$5 proj=${6:-0} c=${7:-$CONNS} t=${8:-$WTHREADS}
+    wrk -t"$t" -c"$c" -d"${DUR}s" --latency -s "$HERE/api.lua" "http://$hp/" \
+        -- "$mode" "$TOKEN" "$first" "$count" "$proj" >"wrk-$name.txt" 2>&1 ||
+        die "wrk ($name) failed: $(cat "wrk-$name.txt")"
+    local line
+    line=$(grep '^WRK ' "wrk-$name.txt") || die "wrk ($name) printed no summary: $(cat "wrk-$name.txt")"
+    eval "$(echo "${line#WRK }" | tr ' ' '\n' | sed 's/^/W_/')"
+    W_RPS=$(awk -v n="$W_requests" -v d="$W_duration_us" 'BEGIN{printf "%.0f", n / (d / 1e6)}')
+    local errs=$((W_err_connect + W_err_read + W_err_write + W_err_status + W_err_timeout))
+    [ $((errs * 100)) -le "$W_requests" ] ||
+        die "wrk ($name): $errs errors in $W_requests requests: $(cat "wrk-$name.txt")"
+    W_ERRS=$errs
+}
+
+ms() { awk -v u="$1" 'BEGIN{printf "%.2f", u / 1000}'; }
+# ge A B / le A B: numeric comparisons of decimals, printing "yes" or "NO".
+ge() { awk -v a="$1" -v b="$2" 'BEGIN{print (a >= b) ? "yes" : "NO"}'; }
+le() { awk -v a="$1" -v b="$2" 'BEGIN{print (a <= b) ? "yes" : "NO"}'; }
+lt() { awk -v a="$1" -v b="$2" 'BEGIN{print (a < b) ? "yes" : "NO"}'; }
+
+ROWS=()
+row() { ROWS+=("$(printf '%-44s %10s %9s %9s %9s  %s' "$@")"); }
+
+hwm() { sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$SERVER/status"; }
+rss() { sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$SERVER/status"; }
+mb() { awk -v k="$1" 'BEGIN{printf "%.1f", k / 1024}'; }
+
+# curl_times NAME TOKENFILE URL...: one request per URL (cycling tokens from TOKENFILE when
+# given, else the admin's), times in ms into NAME.times; sets C_MED and C_MAX.
+curl_times() {
+    local name=$1 tokens=$2 k=0 tok code secs
+    shift 2
+    : >"$name.times"
+    for url in "$@"; do
+        k=$((k + 1))
+        tok=$TOKEN
+        [ -n "$tokens" ] && tok=$(sed -n "${k}p" "$tokens")
+        read -r code secs < <(curl -s -o "$name.out" -w '%{http_code} %{time_total}\n' \
+            -H "Authorization: Token $tok" "$BASE$url")
+        [ "$code" = 200 ] || die "$name: GET $url answered $code: $(head -c 300 "$name.out")"
+        awk -v s="$secs" 'BEGIN{printf "%.3f\n", s * 1000}' >>"$name.times"
+    done
+    C_MED=$(sort -n "$name.times" | awk '{v[NR]=$1} END{print (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2}')
+    C_MAX=$(sort -n "$name.times" | tail -1)
+}
+
+echo "measuring (wrk -t$WTHREADS -c$CONNS -d${DUR}s --latency; each run ${DUR} s)" >&2
+
+# 1. GET one task (small project), then the same bytes from nginx.
+wrk_run get "$HOSTPORT" task "$SMALL_FIRST" "$SMALL" "$SMALL_P"
+GET_RPS=$W_RPS
+GET_P99=$(ms "$W_p99_us")
+row "GET /api/tasks/{id} ($SMALL tasks)" "$GET_RPS" "$(ms "$W_p50_us")" "$GET_P99" "$(ms "$W_max_us")" \
+    ">=20000/s: $(ge "$GET_RPS" 20000), p99<=5ms: $(le "$GET_P99" 5)"
+
+NPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+sed -e "s|@PREFIX@|$T/nginx|g" -e "s|@PORT@|$NPORT|g" "$HERE/nginx.conf.in" >nginx/nginx.conf
+# nginx's workers drop root and run as nobody: they must be able to read the file.
+chmod 711 "$T"
+chmod -R a+rX nginx
+"$NGINX" -e "$T/nginx/error.log" -c "$T/nginx/nginx.conf" -p "$T/nginx" >nginx/stdout.log 2>&1 &
+NGINX_PID=$!
+i=0
+until curl -s -o /dev/null "http://127.0.0.1:$NPORT/task.json"; do
+    kill -0 "$NGINX_PID" 2>/dev/null || die "nginx exited: $(cat nginx/stdout.log nginx/error.log 2>/dev/null)"
+    i=$((i + 1)); [ $i -lt 100 ] || die "nginx did not start"
+    sleep 0.05
+done
+cmp -s nginx/www/task.json <(curl -s "http://127.0.0.1:$NPORT/task.json") || die "nginx serves other bytes"
+wrk_run nginx "127.0.0.1:$NPORT" static 1 1
+NGINX_RPS=$W_RPS
+kill "$NGINX_PID"
+wait "$NGINX_PID" 2>/dev/null || true
+NGINX_PID=""
+RATIO=$(awk -v a="$GET_RPS" -v b="$NGINX_RPS" 'BEGIN{printf "%.2f", a / b}')
+row "nginx: static file of the task's $TASK_BYTES bytes" "$NGINX_RPS" "$(ms "$W_p50_us")" "$(ms "$W_p99_us")" \
+    "$(ms "$W_max_us")" "annot GET = ${RATIO}x nginx"
+
+# 2. POST annotations; afterwards every answered annotation must be in the workspace.
+before=$(api "/api/projects/$SMALL_P" | jq_py 'j.get("total_annotations_number", 0)')
+wrk_run post "$HOSTPORT" post "$SMALL_FIRST" "$SMALL" "$SMALL_P"
+POST_RPS=$W_RPS
+POST_P99=$(ms "$W_p99_us")
+after=$(api "/api/projects/$SMALL_P" | jq_py 'j.get("total_annotations_number", 0)')
+stored=$((after - before))
+row "POST /api/tasks/{id}/annotations" "$POST_RPS" "$(ms "$W_p50_us")" "$POST_P99" "$(ms "$W_max_us")" \
+    ">=5000/s: $(ge "$POST_RPS" 5000), p99<=20ms: $(le "$POST_P99" 20); stored >= answered: $( [ "$stored" -ge "$W_requests" ] && echo yes || echo NO) ($stored stored, $W_requests answered; wrk does not count answers in flight at its end)"
+
+# 3. The big project under load: random single tasks, keyset pages.
+wrk_run getbig "$HOSTPORT" task "$BIG_FIRST" "$BIG" "$BIG_P"
+row "GET /api/tasks/{id} ($BIG tasks)" "$W_RPS" "$(ms "$W_p50_us")" "$(ms "$W_p99_us")" "$(ms "$W_max_us")" ""
+wrk_run afterbig "$HOSTPORT" after "$BIG_FIRST" "$BIG" "$BIG_P"
+row "GET /api/tasks?after= (100 a page, $BIG)" "$W_RPS" "$(ms "$W_p50_us")" "$(ms "$W_p99_us")" "$(ms "$W_max_us")" ""
+
+# 4. Single requests on the big project: 50 each with curl, median and max of time_total.
+N=50
+pages=$((BIG / 100))
+urls=()
+for k in $(seq 1 $N); do urls+=("/api/tasks?project=$BIG_P&page=$(( (k * 7919) % pages + 1 ))"); done
+curl_times page "" "${urls[@]}"
+row "1 req: GET /api/tasks?page= (any of $pages)" "" "$C_MED" "" "$C_MAX" "median <10ms: $(lt "$C_MED" 10), max <10ms: $(lt "$C_MAX" 10)"
+urls=()
+for k in $(seq 1 $N); do urls+=("/api/tasks?project=$BIG_P&page=1"); done
+curl_times page1 "" "${urls[@]}"
+row "1 req: GET /api/tasks?page=1" "" "$C_MED" "" "$C_MAX" "median <10ms: $(lt "$C_MED" 10), max <10ms: $(lt "$C_MAX" 10)"
+urls=()
+for k in $(seq 1 $N); do urls+=("/api/tasks?project=$BIG_P&page=$pages"); done
+curl_times pagelast "" "${urls[@]}"
+row "1 req: GET /api/tasks?page=$pages (last)" "" "$C_MED" "" "$C_MAX" "median <10ms: $(lt "$C_MED" 10), max <10ms: $(lt "$C_MAX" 10)"
+urls=()
+for k in $(seq 1 $N); do urls+=("/api/tasks?project=$BIG_P&after=$((BIG_FIRST - 1 + (k * 7919 * 100) % BIG))"); done
+curl_times after "" "${urls[@]}"
+row "1 req: GET /api/tasks?after= (anywhere)" "" "$C_MED" "" "$C_MAX" "median <10ms: $(lt "$C_MED" 10), max <10ms: $(lt "$C_MAX" 10)"
+urls=()
+for k in $(seq 1 $N); do urls+=("/api/tasks/$((BIG_FIRST + (k * 104729) % BIG))"); done
+curl_times one "" "${urls[@]}"
+row "1 req: GET /api/tasks/{id} ($BIG tasks)" "" "$C_MED" "" "$C_MAX" ""
+urls=()
+for k in $(seq 1 $NEXT_USERS); do urls+=("/api/projects/$BIG_P/next"); done
+curl_times next next_tokens "${urls[@]}"
+row "1 req: GET /api/projects/{id}/next (50 users)" "" "$C_MED" "" "$C_MAX" "median <10ms: $(lt "$C_MED" 10), max <10ms: $(lt "$C_MAX" 10)"
+
+HWM=$(hwm)
+NOW=$(rss)
+kill "$SERVER"
+wait "$SERVER" 2>/dev/null || true
+SERVER=""
+
+# ---- report ----------------------------------------------------------------------------------
+secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.2f", b - a}')
+echo
+echo "annot serve ($(nproc) cores, request threads: one per core), wrk -t$WTHREADS -c$CONNS -d${DUR}s on the same machine (wrk and the server share the cores)"
+echo "import of the big project: $BIG tasks in $secs s"
+printf '%-44s %10s %9s %9s %9s  %s\n' "benchmark" "req/s" "p50 ms" "p99 ms" "max ms" "target"
+for r in "${ROWS[@]}"; do echo "$r"; done
+echo "server peak RSS (VmHWM) over the whole run: $(mb "$HWM") MB (now $(mb "$NOW") MB); <100MB: $(lt "$(mb "$HWM")" 100)"
+echo "1 req rows: $N requests one after another with curl (time_total: connect + request + answer); p50 = median"
