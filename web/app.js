@@ -8,7 +8,10 @@ import { renderLabel } from './label/page.js';
 import { renderReview } from './review.js';
 import { renderStats } from './dashboard.js';
 
-const root = document.getElementById('app');
+const appEl = document.getElementById('app');
+// Each route renders into its own element: a slow render of a route already left writes
+// into a detached element instead of over the page that replaced it.
+let view = appEl;
 let me = null;
 let cleanups = [];
 
@@ -38,6 +41,7 @@ function renderTopbar() {
 }
 
 async function renderLogin() {
+  const root = view;
   const user = h('input', { name: 'username', id: 'username', autocomplete: 'username', required: true });
   const pass = h('input', { name: 'password', id: 'password', type: 'password', autocomplete: 'current-password', required: true });
   const err = h('p', { class: 'form-error', role: 'alert' });
@@ -65,6 +69,7 @@ async function renderLogin() {
 }
 
 async function renderProjects() {
+  const root = view;
   const data = await api('GET', '/api/projects');
   const rows = data.results.map((p) => h('tr', { dataset: { id: p.id } },
     h('td', {}, h('a', { href: `#/projects/${p.id}`, class: 'project-link', text: p.title })),
@@ -81,6 +86,7 @@ async function renderProjects() {
 }
 
 async function renderProject(id) {
+  const root = view;
   const [p, tasks] = await Promise.all([
     api('GET', `/api/projects/${id}`),
     api('GET', `/api/tasks?project=${id}&page=1&page_size=50`),
@@ -111,7 +117,7 @@ async function renderProject(id) {
       h('tbody', {}, rows)) : h('p', { class: 'muted', text: t('no_tasks') }),
     stats);
   // Counted after the page is up: it reads every annotated task's annotations.
-  renderStats(stats, id).catch((e) => {
+  renderStats(stats, id, me).catch((e) => {
     stats.replaceChildren(h('p', { class: 'form-error', text: t('error_general', { msg: e.message }) }));
   });
 }
@@ -120,6 +126,9 @@ async function route() {
   for (const fn of cleanups) fn();
   cleanups = [];
   renderTopbar();
+  view = h('div', { class: 'view' });
+  appEl.replaceChildren(view);
+  const root = view;
   const path = (location.hash || '#/projects').slice(1);
   if (!me && path !== '/login') {
     try {

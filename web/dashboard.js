@@ -83,10 +83,10 @@ function barChart(entries) {
   return svg;
 }
 
-export async function renderStats(container, projectId) {
+export async function renderStats(container, projectId, me) {
   const { ids, seen } = await annotatedTasks(projectId);
   const annotations = await allAnnotations(ids);
-  const names = await userNames();
+  const names = await userNames(me);
   const { people, labels } = count(annotations);
   if (!annotations.length) {
     container.replaceChildren(h('p', { class: 'muted', text: t('dash_no_data') }));

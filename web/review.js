@@ -31,7 +31,8 @@ function fmtDate(s) {
 }
 
 // Usernames by id when the server lets me list users (managers, admins); else "user N".
-export async function userNames() {
+export async function userNames(me) {
+  if (!me || (me.role !== 'admin' && me.role !== 'manager')) return new Map();
   try {
     const data = await api('GET', '/api/users');
     const list = Array.isArray(data) ? data : (data && (data.users || data.results)) || [];
@@ -61,7 +62,7 @@ export async function renderReview(root, { projectId, annotationId, me, go, clea
     }
     throw e;
   }
-  const names = await userNames();
+  const names = await userNames(me);
   const { list, total } = annotationList(data);
 
   const filter = h('select', { id: 'review-status', on: { change: () => {
