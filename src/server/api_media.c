@@ -83,6 +83,14 @@ int api_task_media(an_http_req *req, an_http_resp *resp, void *appv)
         not_found(resp);
         goto out;
     }
+    /* Media are data, never pages or code of this origin: files the web UI would treat as
+     * code are refused, and the rest is sent sandboxed (an SVG's scripts cannot run). */
+    const char *ext = strrchr(real, '.');
+    if (ext && (strcmp(ext, ".js") == 0 || strcmp(ext, ".mjs") == 0 || strcmp(ext, ".css") == 0 ||
+                strcmp(ext, ".html") == 0 || strcmp(ext, ".woff2") == 0)) {
+        not_found(resp);
+        goto out;
+    }
     /* an_http_serve_file checks again (no "..", no hidden segment, realpath inside the root,
      * a regular file of a known media type) and streams it with Range support. */
     an_err e;
@@ -96,6 +104,7 @@ int api_task_media(an_http_req *req, an_http_resp *resp, void *appv)
         goto out;
     }
     an_http_resp_header(resp, "Cache-Control", "private, max-age=300", NULL);
+    an_http_resp_header(resp, "Content-Security-Policy", "sandbox", NULL);
 out:
     free(real);
     json_decref(data);

@@ -83,11 +83,8 @@ void an_export_job_run(an_store *s, const char *exports_dir, const an_export_job
     }
     if (rc == 0) {
         an_buf_addf(&out, "%s/export.%s", dir.p, an_export_file_ext(job->format));
-        if (f->export_to_dir) {
-            an_buf_addf(&folder, "%s/export", dir.p);
-            if (mkdir(folder.p, 0755) != 0)
-                rc = an_err_set(&e, AN_EIO, folder.p, "cannot create: %s", strerror(errno));
-        }
+        /* The exporter creates the folder itself (it refuses an existing one). */
+        if (f->export_to_dir) an_buf_addf(&folder, "%s/export", dir.p);
     }
     if (rc == 0) {
         an_export_opts o = {.format = job->format, .out_path = f->export_to_dir ? folder.p : out.p};

@@ -113,7 +113,7 @@ static int add_dir(FILE *out, const char *path, const char *name, int depth, an_
         an_buf_reset(&child);
         an_buf_addf(&child, "%s/%s", path, d);
         an_buf_reset(&cname);
-        an_buf_addf(&cname, "%s/%s", name, d);
+        an_buf_addf(&cname, "%s%s", name, d); /* name ends with a slash */
         struct stat st;
         if (lstat(child.p, &st) < 0) {
             rc = an_err_set(err, AN_EIO, child.p, "cannot read: %s", strerror(errno));
