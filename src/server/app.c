@@ -354,9 +354,11 @@ int api_openapi(an_http_req *req, an_http_resp *resp, void *app)
             const char *end = strchr(p, '}');
             if (!end) break;
             json_t *name = json_stringn(p + 1, (size_t)(end - p - 1));
+            /* Ids are integers; {field} (a task data key) is text. */
+            bool text = strcmp(json_string_value(name), "field") == 0;
             json_array_append_new(params, json_pack("{s:o,s:s,s:b,s:{s:s}}", "name", name, "in",
                                                     "path", "required", 1, "schema", "type",
-                                                    "integer"));
+                                                    text ? "string" : "integer"));
         }
         if (json_array_size(params))
             json_object_set_new(op, "parameters", params);
