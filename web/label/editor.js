@@ -86,6 +86,7 @@ export class Editor {
       next[i] = clone(next[i]);
       fn(next[i]);
     }
+    if (this.indexOf === this.result) this.indexOf = next; // same positions
     this.commit(next, opts);
   }
 
@@ -116,14 +117,18 @@ export class Editor {
     this.emit();
   }
 
-  // Region lookup by id; the index is rebuilt lazily once per result array.
+  // Region lookup by id. The index maps ids to positions, which patch() does not change, so
+  // it is rebuilt only when items are added, removed or reordered.
   byId(id) {
-    if (this.indexOf !== this.result) {
+    let i = this.indexOf === this.result ? this.index.get(id) : undefined;
+    if (i === undefined || !this.result[i] || this.result[i].id !== id) {
+      if (this.indexOf === this.result && i === undefined) return undefined;
       this.index = new Map();
-      for (const r of this.result) if (r.id !== undefined && !this.index.has(r.id)) this.index.set(r.id, r);
+      this.result.forEach((r, k) => { if (r.id !== undefined && !this.index.has(r.id)) this.index.set(r.id, k); });
       this.indexOf = this.result;
+      i = this.index.get(id);
     }
-    return this.index.get(id);
+    return i === undefined ? undefined : this.result[i];
   }
 
   itemFor(fromName) {
@@ -187,11 +192,14 @@ export class Editor {
   // serialising thousands of regions on every drag step would stall the editor.
   saveDraft() {
     if (this.draftTimer) return;
-    this.draftTimer = setTimeout(() => this.flushDraft(), 250);
+    // When the page is idle, but within two seconds.
+    this.draftTimer = window.requestIdleCallback
+      ? requestIdleCallback(() => this.flushDraft(), { timeout: 2000 })
+      : setTimeout(() => this.flushDraft(), 250);
   }
 
   flushDraft() {
-    if (this.draftTimer) clearTimeout(this.draftTimer);
+    if (this.draftTimer) (window.cancelIdleCallback || clearTimeout)(this.draftTimer);
     this.draftTimer = null;
     if (!this.dirty) return;
     try {
@@ -209,7 +217,7 @@ export class Editor {
   }
 
   clearDraft() {
-    if (this.draftTimer) clearTimeout(this.draftTimer);
+    if (this.draftTimer) (window.cancelIdleCallback || clearTimeout)(this.draftTimer);
     this.draftTimer = null;
     try { localStorage.removeItem(this.draftKey()); } catch (_) { /* nothing kept */ }
     this.dirty = false;

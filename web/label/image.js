@@ -19,6 +19,8 @@ const MIN_SIZE = 0.5; // percent: smaller drags are clicks
 const MAX_ZOOM = 20;
 const KP_WIDTH = 1; // keypoint size written to value.width, percent of the image width
 const CLOSE_PX = 8; // a click this near the first point closes a polygon
+const LAYER_SIZE = 400; // regions per SVG layer
+const MANY = 300; // above this many regions only the selected ones show their label tag
 const clamp = (v, lo, hi) => Math.min(hi, Math.max(lo, v));
 const round = (v) => Math.round(v * 1e4) / 1e4;
 const TYPES = { rectanglelabels: 'rect', polygonlabels: 'polygon', keypointlabels: 'keypoint' };
@@ -43,10 +45,25 @@ export function mountImage({ editor, object, src, controls, cleanup }) {
   }
   const stage = h('div', { class: 'image-stage', dataset: { object: object.name } });
   const inner = h('div', { class: 'image-inner' });
-  const svg = s('svg', { class: 'boxes', viewBox: '0 0 100 100', preserveAspectRatio: 'none' });
-  const shapes = s('g', { class: 'shapes' });
-  const overlay = s('g', { class: 'overlay' }); // handles, the box being drawn, the open polygon
-  svg.append(shapes, overlay);
+  // Regions are spread over SVG layers of at most LAYER_SIZE each, every layer its own
+  // compositing layer, so changing one region repaints a few hundred, not thousands. Above
+  // them, the overlay holds what changes while the pointer moves (handles, the box being
+  // drawn, the open polygon, the dragged region's stand-in): a drag repaints only that.
+  // The bottom SVG takes clicks on the bare image; the others let them through except on
+  // what they draw. Pointer events are handled once, on `inner`, for all of them.
+  const mkLayer = (cls) => s('svg', { class: cls, viewBox: '0 0 100 100', preserveAspectRatio: 'none' });
+  const svg = mkLayer('boxes');
+  const layers = [svg];
+  function layerFor() {
+    let top = layers[layers.length - 1];
+    if (top.childElementCount >= LAYER_SIZE) {
+      top = mkLayer('boxes layer');
+      layers.push(top);
+      overlay.before(top);
+    }
+    return top;
+  }
+  const overlay = s('svg', { class: 'boxes boxes-overlay', viewBox: '0 0 100 100', preserveAspectRatio: 'none' });
   const labelsLayer = h('div', { class: 'box-labels' });
   const placeholder = (msg) => h('div', { class: 'image-placeholder', text: msg });
   if (src) {
@@ -63,7 +80,7 @@ export function mountImage({ editor, object, src, controls, cleanup }) {
   } else {
     inner.append(placeholder(t('image_not_loadable', { path: String(object.value || '') })));
   }
-  inner.append(svg, labelsLayer);
+  inner.append(svg, overlay, labelsLayer);
   stage.append(inner);
 
   // Zoom and pan: inner is scaled by zoom and shifted by (tx, ty) screen pixels.
@@ -84,11 +101,10 @@ export function mountImage({ editor, object, src, controls, cleanup }) {
   const el = h('div', { class: 'object object-image' }, zoomBar, stage);
 
   function setView(z, x, y) {
-    const r = stage.getBoundingClientRect();
     zoom = clamp(z, 1, MAX_ZOOM);
     // Keep the image covering the stage: no empty margins when zoomed in.
-    tx = clamp(x, r.width - r.width * zoom, 0);
-    ty = clamp(y, r.height - r.height * zoom, 0);
+    tx = clamp(x, stageW - stageW * zoom, 0);
+    ty = clamp(y, stageH - stageH * zoom, 0);
     inner.style.setProperty('--zoom', String(zoom));
     inner.style.setProperty('--tx', String(tx));
     inner.style.setProperty('--ty', String(ty));
@@ -112,11 +128,14 @@ export function mountImage({ editor, object, src, controls, cleanup }) {
     zoomAt(zoom * f, e.clientX - r.left, e.clientY - r.top);
   }, { passive: false });
 
+  let stageW = 640; // the stage's size in CSS pixels, kept so handles need no layout read
+  let stageH = 480;
   function size() {
     const n = nat || { w: 640, h: 480 };
-    const w = clamp(n.w, 480, 800);
-    stage.style.setProperty('--stage-w', `${w}px`);
-    stage.style.setProperty('--stage-h', `${(w * n.h) / n.w}px`);
+    stageW = clamp(n.w, 480, 800);
+    stageH = (stageW * n.h) / n.w;
+    stage.style.setProperty('--stage-w', `${stageW}px`);
+    stage.style.setProperty('--stage-h', `${stageH}px`);
   }
   size();
 
@@ -163,11 +182,11 @@ export function mountImage({ editor, object, src, controls, cleanup }) {
   let poly = null; // the polygon being drawn: {control, label, points}
   const live = s('rect', { class: 'draft-box', 'vector-effect': 'non-scaling-stroke' });
 
-  svg.addEventListener('pointerdown', (e) => {
+  function onDown(e) {
     if (e.button === 1 || (e.button === 0 && spaceDown)) {
       e.preventDefault();
       drag = { mode: 'pan', cx: e.clientX, cy: e.clientY, tx, ty };
-      svg.setPointerCapture(e.pointerId);
+      inner.setPointerCapture(e.pointerId);
       return;
     }
     if (e.button !== 0) return;
@@ -212,8 +231,27 @@ export function mountImage({ editor, object, src, controls, cleanup }) {
       drag = { mode: 'draw', start: p, a };
       overlay.append(live);
     }
-    svg.setPointerCapture(e.pointerId);
-  });
+    if (drag && drag.id) startGhost(drag.id);
+    inner.setPointerCapture(e.pointerId);
+  }
+  inner.addEventListener('pointerdown', onDown);
+
+  // While a region is dragged its element is hidden and a copy moves in the overlay.
+  let ghost = null;
+  function startGhost(id) {
+    const entry = els.get(id);
+    if (!entry) return;
+    ghost = { id, node: entry.shape.cloneNode(false), orig: entry.shape };
+    ghost.node.classList.add('ghost');
+    overlay.prepend(ghost.node);
+    entry.shape.classList.add('dragging');
+  }
+  function endGhost() {
+    if (!ghost) return;
+    ghost.node.remove();
+    ghost.orig.classList.remove('dragging');
+    ghost = null;
+  }
 
   // The value a drag would give the region, from its value when the drag began.
   function dragged(d, p) {
@@ -268,7 +306,7 @@ export function mountImage({ editor, object, src, controls, cleanup }) {
     return { x: v.x, y: v.y };
   }
 
-  svg.addEventListener('pointermove', (e) => {
+  function onMove(e) {
     if (!drag) {
       if (poly) { poly.cursor = point(e); drawOverlay(); }
       return;
@@ -281,14 +319,15 @@ export function mountImage({ editor, object, src, controls, cleanup }) {
     drag.moved = true;
     if (drag.mode === 'draw') { placeRect(live, b); return; }
     const entry = els.get(drag.id);
-    if (!entry) return;
-    placeShape(entry.shape, entry.type, b);
+    if (!entry || !ghost) return;
+    placeShape(ghost.node, entry.type, b);
     const an = anchor(entry.type, b);
     entry.tag.style.setProperty('--x', an.x);
     entry.tag.style.setProperty('--y', an.y);
-    entry.sig = ''; // changed behind render's back: redraw it next time
+    entry.item = null; // its tag moved behind render's back: redraw it next time
     placeHandles(drag.id, b);
-  });
+  }
+  inner.addEventListener('pointermove', onMove);
 
   function addRegion(a, value) {
     const n = nat || { w: 640, h: 480 };
@@ -315,23 +354,25 @@ export function mountImage({ editor, object, src, controls, cleanup }) {
     const d = drag;
     drag = null;
     live.remove();
-    if (d.mode === 'pan' || !d.moved) return;
+    if (d.mode === 'pan' || !d.moved) { endGhost(); placeHandles(); return; }
     const b = dragged(d, point(e));
     if (d.mode === 'draw') {
       if (b.width < MIN_SIZE || b.height < MIN_SIZE) return;
       addRegion(d.a, { x: round(b.x), y: round(b.y), width: round(b.width), height: round(b.height), rotation: 0 });
       return;
     }
-    if (JSON.stringify(b) === JSON.stringify(d.orig)) return;
+    if (JSON.stringify(b) === JSON.stringify(d.orig)) { endGhost(); render(); return; }
     editor.patch(d.id, (item) => {
       const v = item.value;
       if (Array.isArray(b.points)) v.points = b.points;
       else for (const k of ['x', 'y', 'width', 'height']) if (b[k] !== undefined) v[k] = round(b[k]);
       if (nat) { item.original_width = nat.w; item.original_height = nat.h; }
     });
+    endGhost();
   }
-  svg.addEventListener('pointerup', finish);
-  svg.addEventListener('pointercancel', () => { drag = null; live.remove(); render(); });
+  const cancel = () => { drag = null; live.remove(); endGhost(); render(); };
+  inner.addEventListener('pointerup', finish);
+  inner.addEventListener('pointercancel', cancel);
 
   // The open polygon: its points so far and a line to the cursor.
   function drawOverlay() {
@@ -347,9 +388,8 @@ export function mountImage({ editor, object, src, controls, cleanup }) {
   // pixels, so they depend on the zoom. During a drag, `live` gives the dragged value.
   function placeHandles(liveId, liveValue) {
     for (const n of [...overlay.querySelectorAll('.handle, .vertex')]) n.remove();
-    const r = stage.getBoundingClientRect();
-    const hw = r.width ? (10 / (r.width * zoom)) * 100 : 1.5;
-    const hh = r.height ? (10 / (r.height * zoom)) * 100 : 1.5;
+    const hw = (10 / (stageW * zoom)) * 100;
+    const hh = (10 / (stageH * zoom)) * 100;
     for (const id of editor.selected) {
       const entry = els.get(id);
       const item = editor.byId(id);
@@ -368,8 +408,8 @@ export function mountImage({ editor, object, src, controls, cleanup }) {
     }
   }
 
-  // id -> {type, shape, tag, sig}: elements are kept between renders and only touched when
-  // what they show changed.
+  // id -> {type, shape, tag, item, sel}: elements are kept between renders and only touched
+  // when the item they show changed.
   const els = new Map();
   function render() {
     const seen = new Set();
@@ -378,9 +418,7 @@ export function mountImage({ editor, object, src, controls, cleanup }) {
       const type = TYPES[item.type];
       const v = item.value;
       if (type === 'polygon' ? !Array.isArray(v.points) || !v.points.length : typeof v.x !== 'number') continue;
-      const label = labelOf(item);
       const isSel = sel.has(item.id);
-      const sig = `${label}|${isSel}|${type === 'polygon' ? pointsAttr(v.points) : `${v.x},${v.y},${v.width},${v.height}`}`;
       seen.add(item.id);
       let entry = els.get(item.id);
       if (entry && entry.type !== type) { entry.shape.remove(); entry.tag.remove(); entry = null; }
@@ -390,14 +428,19 @@ export function mountImage({ editor, object, src, controls, cleanup }) {
           type,
           shape: s(tagName, { 'vector-effect': 'non-scaling-stroke', dataset: { id: item.id } }),
           tag: h('div', {}),
-          sig: null,
+          item: null,
+          sel: false,
         };
         els.set(item.id, entry);
-        shapes.append(entry.shape);
+        layerFor().append(entry.shape);
         labelsLayer.append(entry.tag);
       }
-      if (entry.sig === sig) continue;
-      entry.sig = sig;
+      // Committed items are never changed in place (editor.patch copies what it edits), so
+      // the same object with the same selection state needs no work.
+      if (entry.item === item && entry.sel === isSel) continue;
+      entry.item = item;
+      entry.sel = isSel;
+      const label = labelOf(item);
       const cc = colorClass(controlOf.get(item.from_name).labels, label);
       const kind = type === 'rect' ? 'box' : type === 'polygon' ? 'poly' : 'kp';
       entry.shape.setAttribute('class', `region ${kind} ${cc}${isSel ? ' sel' : ''}`);
@@ -415,10 +458,13 @@ export function mountImage({ editor, object, src, controls, cleanup }) {
       entry.tag.remove();
       els.delete(id);
     }
+    // With hundreds of regions their tags would cover the image (and cost every frame):
+    // only the selected regions' tags are shown then.
+    labelsLayer.classList.toggle('many', els.size > MANY);
     // The selected region is drawn last, so it is on top and can be grabbed.
     for (const id of editor.selected) {
       const entry = els.get(id);
-      if (entry && entry.shape !== shapes.lastChild) shapes.append(entry.shape);
+      if (entry && entry.shape !== layers[layers.length - 1].lastChild) layerFor().append(entry.shape);
     }
     placeHandles();
     if (drag && drag.mode === 'draw') overlay.append(live);

@@ -19,24 +19,56 @@ export function regionText(item) {
 export function mountRegions({ editor, max = Infinity }) {
   const list = h('ul', { class: 'region-list' });
   const el = h('section', { class: 'control regions' }, h('h3', { class: 'control-name', text: t('regions') }), list);
+  // id -> {li, pick, item, sel}: rows are kept and only redrawn when their item changed.
+  const rows = new Map();
+  const empty = h('li', { class: 'muted', text: t('no_regions') });
+  const moreEl = h('li', { class: 'muted more-regions' });
+  list.addEventListener('click', (e) => {
+    const li = e.target.closest('li.region');
+    if (!li) return;
+    if (e.target.closest('.region-del')) editor.removeRegion(li.dataset.id);
+    else if (e.target.closest('.region-pick')) editor.toggleSelected(li.dataset.id, false);
+  });
   function render() {
     const regions = editor.result.filter(isRegion);
     if (!regions.length) {
-      list.replaceChildren(h('li', { class: 'muted', text: t('no_regions') }));
+      rows.clear();
+      list.replaceChildren(empty);
       return;
     }
     // With thousands of regions only the first `max` (and the selected ones) are listed.
-    const shown = regions.length > max
-      ? regions.filter((r, i) => i < max || editor.selected.includes(r.id)) : regions;
+    const selected = new Set(editor.selected);
+    const shown = regions.length > max ? regions.filter((r, i) => i < max || selected.has(r.id)) : regions;
     const more = regions.length - shown.length;
-    list.replaceChildren(...shown.map((r) => {
-      const sel = editor.selected.includes(r.id);
-      return h('li', { class: ['region', sel && 'sel'], dataset: { id: r.id } },
-        h('button', { type: 'button', class: 'region-pick', 'aria-pressed': sel ? 'true' : 'false',
-          on: { click: () => editor.toggleSelected(r.id, false) } }, regionText(r)),
-        h('button', { type: 'button', class: 'region-del icon', 'aria-label': t('delete'), title: t('delete'),
-          on: { click: () => editor.removeRegion(r.id) } }, '×'));
-    }), more > 0 ? h('li', { class: 'muted more-regions', text: t('more_regions', { n: more }) }) : '');
+    const want = [];
+    const seen = new Set();
+    for (const r of shown) {
+      if (seen.has(r.id)) continue;
+      seen.add(r.id);
+      const sel = selected.has(r.id);
+      let row = rows.get(r.id);
+      if (!row) {
+        const pick = h('button', { type: 'button', class: 'region-pick' });
+        const li = h('li', { class: 'region', dataset: { id: r.id } }, pick,
+          h('button', { type: 'button', class: 'region-del icon', 'aria-label': t('delete'), title: t('delete') }, '×'));
+        row = { li, pick, item: null, sel: null };
+        rows.set(r.id, row);
+      }
+      if (row.item !== r) { row.item = r; row.pick.textContent = regionText(r); }
+      if (row.sel !== sel) {
+        row.sel = sel;
+        row.li.classList.toggle('sel', sel);
+        row.pick.setAttribute('aria-pressed', sel ? 'true' : 'false');
+      }
+      want.push(row.li);
+    }
+    for (const id of rows.keys()) if (!seen.has(id)) rows.delete(id);
+    if (more > 0) { moreEl.textContent = t('more_regions', { n: more }); want.push(moreEl); }
+    // Touch the list's children only when its order or membership changed.
+    const cur = list.children;
+    let same = cur.length === want.length;
+    for (let i = 0; same && i < want.length; i++) same = cur[i] === want[i];
+    if (!same) list.replaceChildren(...want);
   }
   return { el, render };
 }
