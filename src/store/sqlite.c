@@ -436,13 +436,26 @@ typedef struct pending {
 
 enum tx_state { TX_NONE, TX_WRITE, TX_READ };
 
+/* A statement of SQL not in stmt_sql (each_row's queries, listings, rare writes), prepared
+ * on first use and kept for the handle's life, like the ST_* ones. busy marks it stepping:
+ * a row callback may call back into the store and run the same SQL again, which then gets a
+ * statement of its own for that call. */
+enum { SQL_CACHE = 64 };
+typedef struct cached_sql {
+    sqlite3_stmt *st;
+    bool busy;
+} cached_sql;
+
 struct an_store {
     sqlite3 *db;
     char *location;
     int version;
     enum tx_state tx;
-    int readers; /* open iterators sharing the TX_READ transaction */
+    int readers; /* open iterators and read_begin calls sharing the TX_READ transaction */
+    int reads_in_write; /* read_begin calls made while a write transaction was open */
     sqlite3_stmt *stmt[ST__COUNT];
+    cached_sql sql[SQL_CACHE];
+    int n_sql;
     pending *pend;
     size_t n_pend, cap_pend, last_pend;
     char tx_now[32]; /* the open write transaction's start time: "now" for its rows */
@@ -502,6 +515,56 @@ static int stmt_get(an_store *s, enum stmt_id id, sqlite3_stmt **out, an_err *er
     }
     *out = s->stmt[id];
     return 0;
+}
+
+/* A statement for sql (an SQLite result code): the cached one when it is free, else
+ * (re-entered, or the cache is full) a fresh one. Give it back with sql_release. The text is
+ * compared, not the pointer, so callers may pass any string. */
+static int sql_prepare(an_store *s, const char *sql, sqlite3_stmt **out)
+{
+    *out = NULL;
+    bool fresh = false;
+    for (int i = 0; i < s->n_sql; i++) {
+        cached_sql *c = &s->sql[i];
+        if (strcmp(sqlite3_sql(c->st), sql) != 0) continue;
+        if (c->busy) {
+            fresh = true;
+            break;
+        }
+        c->busy = true;
+        *out = c->st;
+        return SQLITE_OK;
+    }
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v3(s->db, sql, -1, fresh ? 0 : SQLITE_PREPARE_PERSISTENT, &st, NULL);
+    if (rc != SQLITE_OK) return rc;
+    if (!fresh && s->n_sql < SQL_CACHE) s->sql[s->n_sql++] = (cached_sql){st, true};
+    *out = st;
+    return SQLITE_OK;
+}
+
+/* sql_prepare with its failure as an an_err. */
+static int sql_acquire(an_store *s, const char *sql, sqlite3_stmt **out, an_err *err,
+                       const char *doing)
+{
+    int rc = sql_prepare(s, sql, out);
+    return rc == SQLITE_OK ? 0 : db_fail(s, err, rc, doing);
+}
+
+/* Gives a statement from sql_acquire back: a cached one is reset (ending its read of the
+ * workspace) and its parameters cleared (they may point at the caller's memory); a fresh
+ * one is finalized. */
+static void sql_release(an_store *s, sqlite3_stmt *st)
+{
+    if (!st) return;
+    for (int i = 0; i < s->n_sql; i++)
+        if (s->sql[i].st == st) {
+            sqlite3_reset(st);
+            sqlite3_clear_bindings(st);
+            s->sql[i].busy = false;
+            return;
+        }
+    sqlite3_finalize(st);
 }
 
 /* Runs a cached statement that returns no rows (its parameters already bound). */
@@ -717,6 +780,8 @@ void an_store_close(an_store *s)
         if (!sqlite3_get_autocommit(s->db)) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
         for (int i = 0; i < ST__COUNT; i++)
             sqlite3_finalize(s->stmt[i]);
+        for (int i = 0; i < s->n_sql; i++)
+            sqlite3_finalize(s->sql[i].st);
         /* close_v2 also copes with an iterator the caller forgot to close. */
         sqlite3_close_v2(s->db);
     }
@@ -977,11 +1042,11 @@ int an_store_user_get(an_store *s, const char *name_or_id, an_user *out, an_err 
 
 int an_store_user_list(an_store *s, an_user_cb cb, void *ud, an_err *err)
 {
-    /* A fresh statement, not a cached one: the callback may call back into the store. */
+    /* The callback may call back into the store: sql_acquire copes with that. */
     sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(s->db, "SELECT id, name, role, created_at FROM users ORDER BY id",
-                                -1, &st, NULL);
-    if (rc != SQLITE_OK) return db_fail(s, err, rc, "listing users");
+    int rc = sql_acquire(s, "SELECT id, name, role, created_at FROM users ORDER BY id", &st, err,
+                         "listing users");
+    if (rc) return rc;
     int ret = 0;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         an_user u;
@@ -991,7 +1056,7 @@ int an_store_user_list(an_store *s, an_user_cb cb, void *ud, an_err *err)
         if (ret) break;
     }
     if (!ret && rc != SQLITE_DONE) ret = db_fail(s, err, rc, "listing users");
-    sqlite3_finalize(st);
+    sql_release(s, st);
     return ret;
 }
 
@@ -1064,11 +1129,11 @@ int an_store_project_get(an_store *s, const char *name_or_id, an_project *out, a
 int an_store_project_list(an_store *s, an_project_cb cb, void *ud, an_err *err)
 {
     sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(s->db,
-                                "SELECT id, name, created_at, task_count, annotation_count, "
-                                "prediction_count FROM projects ORDER BY id",
-                                -1, &st, NULL);
-    if (rc != SQLITE_OK) return db_fail(s, err, rc, "listing projects");
+    int rc = sql_acquire(s,
+                         "SELECT id, name, created_at, task_count, annotation_count, "
+                         "prediction_count FROM projects ORDER BY id",
+                         &st, err, "listing projects");
+    if (rc) return rc;
     int ret = 0;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         an_project p;
@@ -1079,7 +1144,7 @@ int an_store_project_list(an_store *s, an_project_cb cb, void *ud, an_err *err)
         if (ret) break;
     }
     if (!ret && rc != SQLITE_DONE) ret = db_fail(s, err, rc, "listing projects");
-    sqlite3_finalize(st);
+    sql_release(s, st);
     return ret;
 }
 
@@ -1545,14 +1610,14 @@ int an_store_label_counts(an_store *s, int64_t project_id, an_label_count_cb cb,
                           an_err *err)
 {
     sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(s->db,
-                                "SELECT l.from_name, l.label, count(*) "
-                                "FROM annotation_labels l JOIN annotations a "
-                                "ON a.id = l.annotation_id "
-                                "WHERE l.project_id = ?1 AND a.was_cancelled = 0 "
-                                "GROUP BY l.from_name, l.label ORDER BY l.from_name, l.label",
-                                -1, &st, NULL);
-    if (rc != SQLITE_OK) return db_fail(s, err, rc, "counting labels");
+    int rc = sql_acquire(s,
+                         "SELECT l.from_name, l.label, count(*) "
+                         "FROM annotation_labels l JOIN annotations a "
+                         "ON a.id = l.annotation_id "
+                         "WHERE l.project_id = ?1 AND a.was_cancelled = 0 "
+                         "GROUP BY l.from_name, l.label ORDER BY l.from_name, l.label",
+                         &st, err, "counting labels");
+    if (rc) return rc;
     sqlite3_bind_int64(st, 1, project_id);
     int ret = 0;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -1562,7 +1627,7 @@ int an_store_label_counts(an_store *s, int64_t project_id, an_label_count_cb cb,
         if (ret) break;
     }
     if (!ret && rc != SQLITE_DONE) ret = db_fail(s, err, rc, "counting labels");
-    sqlite3_finalize(st);
+    sql_release(s, st);
     return ret;
 }
 
@@ -1598,22 +1663,23 @@ static int step_one(an_store *s, sqlite3_stmt *st, an_err *err, const char *doin
     return db_fail(s, err, rc, doing);
 }
 
-/* Runs a fresh (not cached, so the callback may use the store) query with integer
- * parameters, calling row for each row; a non-zero return from row stops and is returned. */
+/* Runs a query with integer parameters, calling row for each row; a non-zero return from
+ * row stops and is returned. The statement is cached per handle (sql_acquire), and the
+ * callback may use the store, even to run the same query. */
 typedef int (*row_fn)(sqlite3_stmt *st, void *ctx);
 static int each_row(an_store *s, const char *sql, const int64_t *params, int n_params, row_fn row,
                     void *ctx, an_err *err, const char *doing)
 {
     sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
-    if (rc != SQLITE_OK) return db_fail(s, err, rc, doing);
+    int rc = sql_acquire(s, sql, &st, err, doing);
+    if (rc) return rc;
     for (int i = 0; i < n_params; i++)
         sqlite3_bind_int64(st, i + 1, params[i]);
     int ret = 0;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW)
         if ((ret = row(st, ctx))) break;
     if (!ret && rc != SQLITE_DONE) ret = db_fail(s, err, rc, doing);
-    sqlite3_finalize(st);
+    sql_release(s, st);
     return ret;
 }
 
@@ -2631,13 +2697,13 @@ static int write_texts(an_store *s, const char *sql, int64_t id, const char *con
     int rc = begin_own(s, &own, err);
     if (rc) return rc;
     sqlite3_stmt *st = NULL;
-    int src = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+    int src = sql_prepare(s, sql, &st);
     if (src == SQLITE_OK) {
         sqlite3_bind_int64(st, 1, id);
         for (int i = 0; i < n_texts; i++) bind_text_or_null(st, i + 2, texts[i]);
         src = sqlite3_step(st);
     }
-    sqlite3_finalize(st);
+    sql_release(s, st);
     if (src_out) *src_out = src;
     if (src == SQLITE_DONE) {
         if (changed) *changed = sqlite3_changes(s->db);
@@ -2739,10 +2805,10 @@ int an_store_export_job_add(an_store *s, int64_t project_id, int64_t user_id, co
     int rc = begin_own(s, &own, err);
     if (rc) return rc;
     sqlite3_stmt *st = NULL;
-    int src = sqlite3_prepare_v2(s->db,
-                                 "INSERT INTO export_jobs (project_id, user_id, format, status, "
-                                 "created_at) VALUES (?1, ?2, ?3, 'queued', ?4)",
-                                 -1, &st, NULL);
+    int src = sql_prepare(s,
+                          "INSERT INTO export_jobs (project_id, user_id, format, status, "
+                          "created_at) VALUES (?1, ?2, ?3, 'queued', ?4)",
+                          &st);
     if (src == SQLITE_OK) {
         sqlite3_bind_int64(st, 1, project_id);
         bind_id_or_null(st, 2, user_id);
@@ -2750,7 +2816,7 @@ int an_store_export_job_add(an_store *s, int64_t project_id, int64_t user_id, co
         sqlite3_bind_text(st, 4, s->tx_now, -1, SQLITE_STATIC);
         src = sqlite3_step(st);
     }
-    sqlite3_finalize(st);
+    sql_release(s, st);
     if (src == SQLITE_DONE) {
         if (id_out) *id_out = sqlite3_last_insert_rowid(s->db);
     } else if (src == SQLITE_CONSTRAINT_FOREIGNKEY) {
@@ -2839,10 +2905,10 @@ int an_store_export_job_finish(an_store *s, int64_t id, bool ok, const char *pat
     int rc = begin_own(s, &own, err);
     if (rc) return rc;
     sqlite3_stmt *st = NULL;
-    int src = sqlite3_prepare_v2(s->db,
-                                 "UPDATE export_jobs SET status = ?2, finished_at = ?3, "
-                                 "error = ?4, path = ?5, tasks = ?6 WHERE id = ?1",
-                                 -1, &st, NULL);
+    int src = sql_prepare(s,
+                          "UPDATE export_jobs SET status = ?2, finished_at = ?3, "
+                          "error = ?4, path = ?5, tasks = ?6 WHERE id = ?1",
+                          &st);
     if (src == SQLITE_OK) {
         char now[32];
         an_now_iso(now);
@@ -2854,7 +2920,7 @@ int an_store_export_job_finish(an_store *s, int64_t id, bool ok, const char *pat
         sqlite3_bind_int64(st, 6, ok ? tasks : 0);
         src = sqlite3_step(st);
     }
-    sqlite3_finalize(st);
+    sql_release(s, st);
     if (src != SQLITE_DONE)
         rc = db_fail(s, err, src, "finishing an export job");
     else if (sqlite3_changes(s->db) == 0)
@@ -2964,13 +3030,13 @@ int an_store_audit_list(an_store *s, const an_audit_filter *f, an_audit_cb cb, v
     if (f->limit < 1 || f->limit > 10000)
         return an_err_set(err, AN_EINVAL, "limit", "the limit must be from 1 to 10000");
     sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(
-        s->db,
-        "SELECT id, at, user_id, action, object, object_id, project_id, detail FROM audit "
-        "WHERE (?1 = 0 OR project_id = ?1) AND (?2 = 0 OR user_id = ?2) AND (?3 IS NULL OR "
-        "at >= ?3) AND id > ?4 ORDER BY id LIMIT ?5",
-        -1, &st, NULL);
-    if (rc != SQLITE_OK) return db_fail(s, err, rc, "reading the audit log");
+    int rc = sql_acquire(s,
+                         "SELECT id, at, user_id, action, object, object_id, project_id, detail "
+                         "FROM audit WHERE (?1 = 0 OR project_id = ?1) AND (?2 = 0 OR "
+                         "user_id = ?2) AND (?3 IS NULL OR at >= ?3) AND id > ?4 ORDER BY id "
+                         "LIMIT ?5",
+                         &st, err, "reading the audit log");
+    if (rc) return rc;
     sqlite3_bind_int64(st, 1, f->project_id);
     sqlite3_bind_int64(st, 2, f->user_id);
     bind_text_or_null(st, 3, f->since);
@@ -2991,6 +3057,6 @@ int an_store_audit_list(an_store *s, const an_audit_filter *f, an_audit_cb cb, v
         if ((ret = cb(ud, &e))) break;
     }
     if (!ret && rc != SQLITE_DONE) ret = db_fail(s, err, rc, "reading the audit log");
-    sqlite3_finalize(st);
+    sql_release(s, st);
     return ret;
 }
