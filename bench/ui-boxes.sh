@@ -4,7 +4,7 @@
 # task takes to open and how long a drag step, a drop and a label change take to reach the
 # screen. Like tests/browser/run.sh; needs node, /usr/bin/chromium and python3, and
 # playwright-core in tests/browser/node_modules (run.sh installs it).
-#   ANNOT=build/release/annot sh bench/ui-boxes.sh
+#   ANNOT=build/release/annot sh bench/ui-boxes.sh      (WEB=DIR serves another copy of web/)
 set -eu
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 ANNOT=${ANNOT:-$SRC/build/release/annot}
@@ -52,7 +52,8 @@ echo "ann pass 123" | $ANNOT user passwd ann
 $ANNOT project create boxes --config boxes.xml >/dev/null
 $ANNOT import boxes tasks.json --strict >/dev/null
 $ANNOT member add boxes ann
-$ANNOT serve --port 0 --web "$SRC/web" >serve.log 2>&1 &
+: >serve.log
+$ANNOT serve --port 0 --web "${WEB:-$SRC/web}" >serve.log 2>&1 &
 server=$!
 i=0
 until grep -q "serving" serve.log; do

@@ -53,6 +53,7 @@ cd "$T"
 # Task media (the audio task's file) is served from $T/media once the server knows --media-root.
 media=""
 if $ANNOT serve --help 2>&1 | grep -q -- --media-root; then media="--media-root $T/media"; fi
+: >serve.log
 $ANNOT serve --port 0 $media >serve.log 2>&1 &
 server=$!
 i=0

@@ -5,7 +5,7 @@ import { h } from '../dom.js';
 import { t } from '../i18n.js';
 import { block, colorClass } from './common.js';
 
-export function mount({ editor, control, shortcutBase }) {
+export function mount({ editor, control, shortcutBase, hintKey }) {
   const buttons = control.labels.map((label, i) => {
     const key = shortcutBase + i + 1;
     return h('button', {
@@ -16,7 +16,7 @@ export function mount({ editor, control, shortcutBase }) {
       on: { click: () => pick(label, true) },
     }, key <= 9 ? h('kbd', {}, String(key)) : null, label);
   });
-  const hint = t({ rectanglelabels: 'rect_hint', polygonlabels: 'poly_hint', keypointlabels: 'kp_hint' }[control.type] || 'labels_hint');
+  const hint = t(hintKey || { rectanglelabels: 'rect_hint', polygonlabels: 'poly_hint', keypointlabels: 'kp_hint' }[control.type] || 'labels_hint');
   const b = block(control, h('div', { class: 'label-bar' }, buttons), h('p', { class: 'hint', text: hint }));
 
   function selectedOwn() {

@@ -35,7 +35,8 @@ export function buildViews({ editor, config, task, cleanup }) {
   editor.pairNew = config.controls.some((c) => c.type === 'relation');
   for (const c of config.controls) {
     if (LABEL_TYPES.has(c.type)) {
-      const bar = labels.mount({ editor, control: c, shortcutBase });
+      const onAudio = c.to_names.every((n) => (config.objects.find((o) => o.name === n) || {}).tag === 'Audio');
+      const bar = labels.mount({ editor, control: c, shortcutBase, hintKey: onAudio ? 'audio_hint' : null });
       shortcutBase += bar.count;
       labelBars.push(bar);
       views.push(bar);
