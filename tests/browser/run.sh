@@ -39,6 +39,12 @@ major=$(node -p 'process.versions.node.split(".")[0]')
 
 # 2. playwright-core, as package-lock.json pins it; reinstalled only when the lock changes.
 if ! cmp -s "$HERE/package-lock.json" "$HERE/node_modules/.annot-lock" 2>/dev/null; then
+    # Node trusts only its own CA list unless told otherwise; let npm trust the machine's, as
+    # apt and curl do (a registry mirror or proxy may use a CA the machine was given).
+    if [ -z "${NODE_EXTRA_CA_CERTS:-}" ] && [ -r /etc/ssl/certs/ca-certificates.crt ]; then
+        NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt
+        export NODE_EXTRA_CA_CERTS
+    fi
     (cd "$HERE" && npm ci --no-audit --no-fund --loglevel=error >&2) || fail "npm ci failed in $HERE"
     cp "$HERE/package-lock.json" "$HERE/node_modules/.annot-lock"
 fi
