@@ -62,6 +62,13 @@ an_config *api_config(const an_project *p, an_http_resp *resp);
 /* Answers 200 with task_id in Label Studio's task shape, with its annotations and
  * predictions (no permission check: the caller did it). */
 int api_task_respond(an_http_req *req, an_http_resp *resp, an_store *s, int64_t task_id);
+/* The same for a task already loaded (it is not read again). */
+int api_task_respond_task(an_http_req *req, an_http_resp *resp, an_store *s, const an_task *t);
+
+/* Begins a read transaction for the rest of a handler (an_store_read_begin): the handler's
+ * reads then share one transaction and one snapshot. Returns 0, or 1 after answering 503/500
+ * when it cannot. Pair with an_store_read_end; never around a write. */
+int api_read_begin(an_store *s, an_http_resp *resp);
 
 /* Loads task id and checks the user may do action on its project. Returns 0 with t filled
  * (caller clears), or 1 after answering 404/403. */

@@ -36,13 +36,19 @@ int api_task_annotations(an_http_req *req, an_http_resp *resp, void *app)
     int64_t id = s ? api_param_id(req, resp, "id") : 0;
     an_task t;
     an_project p;
-    if (!id || api_task_for(req, resp, s, id, AN_ACT_VIEW_PROJECT, &t, &p)) return 0;
+    if (!id || api_read_begin(s, resp)) return 0;
+    if (api_task_for(req, resp, s, id, AN_ACT_VIEW_PROJECT, &t, &p)) {
+        an_store_read_end(s);
+        return 0;
+    }
     an_task_clear(&t);
     an_project_clear(&p);
     json_t *list = json_array();
     an_err e;
     an_err_clear(&e);
-    if (an_store_annotation_list(s, id, add_annotation, list, &e) < 0) {
+    int rc = an_store_annotation_list(s, id, add_annotation, list, &e);
+    an_store_read_end(s);
+    if (rc < 0) {
         json_decref(list);
         return api_fail(resp, &e, 0);
     }
@@ -86,7 +92,11 @@ int api_annotation_create(an_http_req *req, an_http_resp *resp, void *app)
     int64_t id = s ? api_param_id(req, resp, "id") : 0;
     an_task t;
     an_project p;
-    if (!id || api_task_for(req, resp, s, id, AN_ACT_ANNOTATE, &t, &p)) return 0;
+    /* The checks' reads share one read transaction, ended before the write. */
+    if (!id || api_read_begin(s, resp)) return 0;
+    int denied = api_task_for(req, resp, s, id, AN_ACT_ANNOTATE, &t, &p);
+    an_store_read_end(s);
+    if (denied) return 0;
     json_t *body = api_body_object(req, resp);
     an_config *cfg = body ? api_config(&p, resp) : NULL;
     an_submit in;
@@ -130,11 +140,12 @@ int api_annotation_get(an_http_req *req, an_http_resp *resp, void *app)
 {
     an_store *s = api_store(app, resp);
     int64_t id = s ? api_param_id(req, resp, "id") : 0;
-    if (!id) return 0;
+    if (!id || api_read_begin(s, resp)) return 0;
     an_annotation a = {0};
     an_err e;
     an_err_clear(&e);
     if (an_store_annotation_get(s, id, &a, &e) < 0) {
+        an_store_read_end(s);
         an_annotation_clear(&a);
         return api_fail(resp, &e, 0);
     }
@@ -145,6 +156,7 @@ int api_annotation_get(an_http_req *req, an_http_resp *resp, void *app)
         an_task_clear(&t);
         an_project_clear(&p);
     }
+    an_store_read_end(s);
     an_annotation_clear(&a);
     return 0;
 }

@@ -63,9 +63,14 @@ int api_projects_list(an_http_req *req, an_http_resp *resp, void *app)
     list_ctx c = {.s = s, .results = json_array()};
     an_err e;
     an_err_clear(&e);
+    if (api_read_begin(s, resp)) {
+        json_decref(c.results);
+        return 0;
+    }
     int rc = me->role == AN_ROLE_ADMIN
                  ? an_store_project_list(s, add_project, &c, &e)
                  : an_store_user_projects(s, me->id, add_member_project, &c, &e);
+    an_store_read_end(s);
     if (rc < 0) {
         json_decref(c.results);
         return api_fail(resp, &e, 0);
@@ -152,7 +157,10 @@ int api_project_get(an_http_req *req, an_http_resp *resp, void *app)
     an_store *s = api_store(app, resp);
     int64_t id = s ? api_param_id(req, resp, "id") : 0;
     an_project p;
-    if (!id || api_project_for(req, resp, s, id, AN_ACT_VIEW_PROJECT, &p)) return 0;
+    if (!id || api_read_begin(s, resp)) return 0;
+    int denied = api_project_for(req, resp, s, id, AN_ACT_VIEW_PROJECT, &p);
+    an_store_read_end(s);
+    if (denied) return 0;
     an_http_json(resp, 200, project_json(&p));
     an_project_clear(&p);
     return 0;

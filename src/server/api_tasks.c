@@ -94,22 +94,21 @@ static void gathered_free(gathered *g)
     free(g->preds);
 }
 
-int api_task_respond(an_http_req *req, an_http_resp *resp, an_store *s, int64_t task_id)
+int api_task_respond_task(an_http_req *req, an_http_resp *resp, an_store *s, const an_task *t)
 {
-    an_task t = {0};
+    (void)req;
     gathered g = {0};
     an_err e;
     an_err_clear(&e);
-    int rc = an_store_task_get(s, task_id, &t, &e);
-    if (rc == 0) rc = an_store_annotation_list(s, task_id, gather_annotation, &g, &e);
-    if (rc == 0) rc = an_store_prediction_list(s, task_id, gather_prediction, &g, &e);
+    int rc = an_store_annotation_list(s, t->id, gather_annotation, &g, &e);
+    if (rc == 0) rc = an_store_prediction_list(s, t->id, gather_prediction, &g, &e);
     if (rc == 0) {
-        an_task_row row = {.id = t.id,
-                           .data = t.data,
-                           .data_len = t.data_len,
-                           .meta = t.meta,
-                           .created_at = t.created_at,
-                           .updated_at = t.updated_at,
+        an_task_row row = {.id = t->id,
+                           .data = t->data,
+                           .data_len = t->data_len,
+                           .meta = t->meta,
+                           .created_at = t->created_at,
+                           .updated_at = t->updated_at,
                            .annotations = g.anns,
                            .n_annotations = g.n_anns,
                            .predictions = g.preds,
@@ -118,25 +117,45 @@ int api_task_respond(an_http_req *req, an_http_resp *resp, an_store *s, int64_t 
         an_ls_task_write(&resp->body, &row);
         /* Label Studio's task also names its project. */
         an_buf_truncate(&resp->body, resp->body.len - 1);
-        an_buf_addf(&resp->body, ",\"project\":%lld}", (long long)t.project_id);
+        an_buf_addf(&resp->body, ",\"project\":%lld}", (long long)t->project_id);
         resp->status = 200;
         snprintf(resp->content_type, sizeof resp->content_type, "application/json");
     }
     gathered_free(&g);
-    an_task_clear(&t);
     return rc < 0 ? api_fail(resp, &e, 0) : 0;
+}
+
+int api_task_respond(an_http_req *req, an_http_resp *resp, an_store *s, int64_t task_id)
+{
+    an_task t = {0};
+    an_err e;
+    an_err_clear(&e);
+    /* One snapshot for the task and its annotations and predictions. */
+    if (api_read_begin(s, resp)) return 0;
+    int rc = an_store_task_get(s, task_id, &t, &e);
+    if (rc == 0)
+        api_task_respond_task(req, resp, s, &t);
+    else
+        api_fail(resp, &e, 0);
+    an_store_read_end(s);
+    an_task_clear(&t);
+    return 0;
 }
 
 int api_task_get(an_http_req *req, an_http_resp *resp, void *app)
 {
     an_store *s = api_store(app, resp);
     int64_t id = s ? api_param_id(req, resp, "id") : 0;
+    if (!id || api_read_begin(s, resp)) return 0;
     an_task t;
     an_project p;
-    if (!id || api_task_for(req, resp, s, id, AN_ACT_VIEW_PROJECT, &t, &p)) return 0;
-    an_task_clear(&t);
-    an_project_clear(&p);
-    return api_task_respond(req, resp, s, id);
+    if (api_task_for(req, resp, s, id, AN_ACT_VIEW_PROJECT, &t, &p) == 0) {
+        an_project_clear(&p);
+        api_task_respond_task(req, resp, s, &t);
+        an_task_clear(&t);
+    }
+    an_store_read_end(s);
+    return 0;
 }
 
 static int add_brief(void *ud, const an_task_brief *t)
@@ -179,13 +198,19 @@ int api_tasks_list(an_http_req *req, an_http_resp *resp, void *app)
         return 0;
     }
     an_project p;
-    if (api_project_for(req, resp, s, project, AN_ACT_VIEW_PROJECT, &p)) return 0;
+    if (api_read_begin(s, resp)) return 0;
+    if (api_project_for(req, resp, s, project, AN_ACT_VIEW_PROJECT, &p)) {
+        an_store_read_end(s);
+        return 0;
+    }
     json_t *tasks = json_array();
     an_err e;
     an_err_clear(&e);
+    /* The page and the totals come from the same snapshot. */
     int rc = after_text ? an_store_task_after(s, project, after, (int)size, add_brief, tasks, &e)
                         : an_store_task_page(s, project, (page - 1) * size, (int)size, add_brief,
                                              tasks, &e);
+    an_store_read_end(s);
     if (rc < 0) {
         json_decref(tasks);
         an_project_clear(&p);

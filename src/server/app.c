@@ -43,6 +43,17 @@ an_store *api_store(an_app *app, an_http_resp *resp)
     return s;
 }
 
+int api_read_begin(an_store *s, an_http_resp *resp)
+{
+    an_err e;
+    an_err_clear(&e);
+    if (an_store_read_begin(s, &e) < 0) {
+        api_fail(resp, &e, 0);
+        return 1;
+    }
+    return 0;
+}
+
 const an_user *api_me(an_http_req *req)
 {
     api_user *u = an_http_user(req);

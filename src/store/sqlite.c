@@ -805,8 +805,8 @@ int an_store_begin(an_store *s, an_err *err)
                           "back first");
     if (s->tx == TX_READ)
         return an_err_set(err, AN_EINTERNAL, "an_store_begin",
-                          "a task stream is open on this handle; close it before writing, or "
-                          "write through another handle");
+                          "a task stream or read transaction is open on this handle; close or "
+                          "end it before writing, or write through another handle");
     int rc = exec_id(s, ST_BEGIN, err, "starting a write transaction");
     if (rc) return rc;
     s->tx = TX_WRITE;
@@ -861,6 +861,38 @@ void an_store_rollback(an_store *s)
 {
     if (s->tx != TX_WRITE) return;
     discard(s);
+}
+
+/* A read_begin inside a write transaction is counted apart (reads_in_write) so that its
+ * read_end, before or after the write commits, never ends a read transaction it did not
+ * begin. */
+int an_store_read_begin(an_store *s, an_err *err)
+{
+    if (s->tx == TX_WRITE) {
+        s->reads_in_write++;
+        return 0;
+    }
+    if (s->tx == TX_NONE) {
+        int rc = exec_id(s, ST_BEGIN_READ, err, "starting a read transaction");
+        if (rc) return rc;
+        s->tx = TX_READ;
+    }
+    s->readers++;
+    return 0;
+}
+
+void an_store_read_end(an_store *s)
+{
+    if (s->reads_in_write > 0) {
+        s->reads_in_write--;
+        return;
+    }
+    if (s->tx != TX_READ || s->readers <= 0) return;
+    if (--s->readers == 0) {
+        /* A read-only COMMIT writes nothing; it drops the snapshot and the WAL read lock. */
+        if (!sqlite3_get_autocommit(s->db)) exec_id(s, ST_COMMIT, NULL, "");
+        s->tx = TX_NONE;
+    }
 }
 
 /* Runs a single-statement write in the caller's transaction when one is open, else in its

@@ -39,6 +39,17 @@ int an_store_begin(an_store *s, an_err *err);
 int an_store_commit(an_store *s, an_err *err);
 void an_store_rollback(an_store *s);
 
+/* Read transactions. Without one every read runs in a transaction of its own; between
+ * read_begin and the matching read_end the handle's reads share one transaction and see one
+ * snapshot of the workspace (writes by others that commit meanwhile are not seen). Calls
+ * nest, and task streams (an_store_tasks_open) share the transaction: the outermost
+ * read_end (or stream close) ends it. Inside a write transaction both calls change nothing
+ * (the write transaction already gives one view). While a read transaction is open the
+ * handle cannot write: an_store_begin fails, so end it first. read_begin fails only when
+ * the workspace cannot be read. */
+int an_store_read_begin(an_store *s, an_err *err);
+void an_store_read_end(an_store *s);
+
 /* ---- users -------------------------------------------------------------------------- */
 
 typedef enum an_role {
