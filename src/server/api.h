@@ -15,6 +15,21 @@
 #include "service/export_jobs.h"
 #include "store/store.h"
 
+/* Parsed labeling configs shared between requests (api_config.c). */
+typedef struct api_config_cache api_config_cache;
+api_config_cache *api_config_cache_new(void);
+void api_config_cache_free(api_config_cache *c);
+
+/* A project's parsed config, shared: read cfg, never change it, and give it back with
+ * api_config_release. The other fields belong to api_config.c. */
+typedef struct api_cfg {
+    const an_config *cfg;
+    int64_t project_id;
+    uint8_t hash[AN_HASH_BYTES]; /* of the config text cfg was parsed from */
+    int refs;
+    struct api_cfg *next;
+} api_cfg;
+
 struct an_app {
     char *db; /* workspace location */
     bool secure_cookies;
@@ -26,6 +41,7 @@ struct an_app {
     char *exports_dir;  /* where finished exports are (an_exports_dir) */
     char **media_roots; /* realpath()s of the media roots */
     size_t n_media_roots;
+    api_config_cache *configs;
 };
 
 /* The signed-in user of a request, set by the before hook. csrf is "" for token auth. */
@@ -56,8 +72,15 @@ int64_t api_param_id(an_http_req *req, an_http_resp *resp, const char *name);
 int api_project_for(an_http_req *req, an_http_resp *resp, an_store *s, int64_t id,
                     an_action action, an_project *p);
 
-/* Parses a project's labeling config; 500 when the stored config no longer parses. */
-an_config *api_config(const an_project *p, an_http_resp *resp);
+/* The project's labeling config, parsed once per config text and shared between requests
+ * (the text loaded with p decides: a changed config is parsed again, never served stale).
+ * NULL after answering 500 when the stored config no longer parses. Thread-safe. */
+api_cfg *api_config(an_app *app, const an_project *p, an_http_resp *resp);
+/* Gives back a config from api_config (NULL: nothing). */
+void api_config_release(an_app *app, api_cfg *c);
+/* Forgets project_id's parsed config after its config changed or it was deleted (requests
+ * still using it keep it until they release it). */
+void api_config_forget(an_app *app, int64_t project_id);
 
 /* Answers 200 with task_id in Label Studio's task shape, with its annotations and
  * predictions (no permission check: the caller did it). */

@@ -98,17 +98,17 @@ int api_annotation_create(an_http_req *req, an_http_resp *resp, void *app)
     an_store_read_end(s);
     if (denied) return 0;
     json_t *body = api_body_object(req, resp);
-    an_config *cfg = body ? api_config(&p, resp) : NULL;
+    api_cfg *cfg = body ? api_config(app, &p, resp) : NULL;
     an_submit in;
     int64_t ann_id = 0;
     int rc = 1;
     an_err e;
     an_err_clear(&e);
     if (cfg && read_submit(body, &in, resp)) {
-        rc = an_annotation_submit(s, cfg, &t, api_me(req)->id, &in, &ann_id, &e);
+        rc = an_annotation_submit(s, cfg->cfg, &t, api_me(req)->id, &in, &ann_id, &e);
         if (rc < 0) api_fail(resp, &e, e.code == AN_EINVAL ? 422 : 0);
     }
-    an_config_free(cfg);
+    api_config_release(app, cfg);
     json_decref(body);
     an_task_clear(&t);
     an_project_clear(&p);
@@ -170,7 +170,7 @@ int api_annotation_update(an_http_req *req, an_http_resp *resp, void *app)
     an_project p;
     if (!id || annotation_for_change(req, resp, s, id, &a, &t, &p)) return 0;
     json_t *body = api_body_object(req, resp);
-    an_config *cfg = body ? api_config(&p, resp) : NULL;
+    api_cfg *cfg = body ? api_config(app, &p, resp) : NULL;
     int rc = 1;
     if (cfg) {
         /* PATCH: fields not sent keep their values. */
@@ -189,11 +189,11 @@ int api_annotation_update(an_http_req *req, an_http_resp *resp, void *app)
             in.ground_truth = json_is_true(v);
         an_err e;
         an_err_clear(&e);
-        rc = an_annotation_change(s, cfg, &t, &a, api_me(req)->id, &in, &e);
+        rc = an_annotation_change(s, cfg->cfg, &t, &a, api_me(req)->id, &in, &e);
         if (rc < 0) api_fail(resp, &e, e.code == AN_EINVAL ? 422 : 0);
         json_decref(old);
     }
-    an_config_free(cfg);
+    api_config_release(app, cfg);
     json_decref(body);
     an_annotation_clear(&a);
     an_task_clear(&t);
@@ -238,7 +238,7 @@ int api_prediction_create(an_http_req *req, an_http_resp *resp, void *app)
         json_decref(body);
         return 0;
     }
-    an_config *cfg = api_config(&p, resp);
+    api_cfg *cfg = api_config(app, &p, resp);
     if (cfg) {
         double score;
         if (!an_json_number(json_object_get(body, "score"), &score)) score = NAN;
@@ -246,7 +246,8 @@ int api_prediction_create(an_http_req *req, an_http_resp *resp, void *app)
         int64_t id = 0;
         an_err e;
         an_err_clear(&e);
-        if (an_prediction_submit(s, cfg, &t, mv, score, result, api_me(req)->id, &id, &e) < 0)
+        if (an_prediction_submit(s, cfg->cfg, &t, mv, score, result, api_me(req)->id, &id, &e) <
+            0)
             api_fail(resp, &e, e.code == AN_EINVAL ? 422 : 0);
         else
             an_http_json(resp, 201,
@@ -254,7 +255,7 @@ int api_prediction_create(an_http_req *req, an_http_resp *resp, void *app)
                                    (json_int_t)t.id, "model_version", mv ? mv : "", "result",
                                    result));
     }
-    an_config_free(cfg);
+    api_config_release(app, cfg);
     an_task_clear(&t);
     an_project_clear(&p);
     json_decref(body);

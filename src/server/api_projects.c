@@ -299,9 +299,9 @@ int api_project_config(an_http_req *req, an_http_resp *resp, void *app)
     int64_t id = s ? api_param_id(req, resp, "id") : 0;
     an_project p;
     if (!id || api_project_for(req, resp, s, id, AN_ACT_VIEW_PROJECT, &p)) return 0;
-    an_config *cfg = api_config(&p, resp);
-    if (cfg) an_http_json(resp, 200, config_json(cfg));
-    an_config_free(cfg);
+    api_cfg *cfg = api_config(app, &p, resp);
+    if (cfg) an_http_json(resp, 200, config_json(cfg->cfg));
+    api_config_release(app, cfg);
     an_project_clear(&p);
     return 0;
 }
@@ -409,6 +409,8 @@ int api_project_update(an_http_req *req, an_http_resp *resp, void *app)
         api_fail(resp, &e, 0);
         goto out;
     }
+    /* Frees the old parsed config now (a request holding the new text would replace it). */
+    if (xml) api_config_forget(app, id);
     an_project_clear(&p);
     if (api_project_for(req, resp, s, id, AN_ACT_VIEW_PROJECT, &p) == 0) {
         json_t *j = project_json(&p);
@@ -464,6 +466,7 @@ int api_project_delete(an_http_req *req, an_http_resp *resp, void *appv)
     }
     an_project_clear(&p);
     if (rc < 0) return api_fail(resp, &e, 0);
+    api_config_forget(app, id);
     /* The finished exports' files go too (a job still running finds its project gone). */
     for (size_t k = 0; k + sizeof(int64_t) <= jobs->len; k += sizeof(int64_t)) {
         int64_t jid;

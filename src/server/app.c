@@ -177,18 +177,6 @@ json_t *api_user_json(an_store *s, const an_user *u, bool with_active)
     return j;
 }
 
-an_config *api_config(const an_project *p, an_http_resp *resp)
-{
-    an_config *cfg = NULL;
-    an_err e;
-    an_err_clear(&e);
-    if (an_config_parse(p->config, strlen(p->config), &cfg, &e) < 0) {
-        api_fail(resp, &e, 500);
-        return NULL;
-    }
-    return cfg;
-}
-
 /* ---- authentication ---------------------------------------------------------------------- */
 
 static bool is_public(const an_http_route *r)
@@ -422,6 +410,7 @@ int an_app_start(const an_app_opts *o, an_app **out, an_err *err)
     }
     app->secure_cookies = o->secure_cookies;
     app->logins = an_ratelimit_new(5, 60);
+    app->configs = api_config_cache_new();
     pthread_key_create(&app->store_key, close_store);
     app->key_made = true;
     rc = an_export_runner_start(o->db, o->export_workers ? o->export_workers : 1, &app->exports,
@@ -460,6 +449,7 @@ void an_app_stop(an_app *a)
     if (a->key_made) pthread_key_delete(a->store_key);
     an_export_runner_stop(a->exports);
     an_ratelimit_free(a->logins);
+    api_config_cache_free(a->configs);
     for (size_t i = 0; i < a->n_media_roots; i++) free(a->media_roots[i]);
     free(a->media_roots);
     free(a->exports_dir);
