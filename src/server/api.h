@@ -30,6 +30,14 @@ typedef struct api_cfg {
     struct api_cfg *next;
 } api_cfg;
 
+/* Background checkpoints for the request handles (checkpointer.c): start opens its own
+ * handle on db; note is the request handles' an_wal_cb (ud: the checkpointer); stop waits
+ * for the thread, after the request handles are closed. */
+typedef struct api_checkpointer api_checkpointer;
+int api_checkpointer_start(const char *db, api_checkpointer **out, an_err *err);
+void api_checkpointer_note(void *ud, int64_t log_pages);
+void api_checkpointer_stop(api_checkpointer *c);
+
 struct an_app {
     char *db; /* workspace location */
     bool secure_cookies;
@@ -42,6 +50,7 @@ struct an_app {
     char **media_roots; /* realpath()s of the media roots */
     size_t n_media_roots;
     api_config_cache *configs;
+    api_checkpointer *checkpointer; /* request handles never checkpoint themselves */
 };
 
 /* The signed-in user of a request, set by the before hook. csrf is "" for token auth. */

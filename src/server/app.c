@@ -39,6 +39,12 @@ an_store *api_store(an_app *app, an_http_resp *resp)
         api_fail(resp, &e, 500);
         return NULL;
     }
+    /* A request's commit must not run a checkpoint (an fsync): the checkpointer does. */
+    if (an_store_set_autocheckpoint(s, false, api_checkpointer_note, app->checkpointer, &e) < 0) {
+        an_store_close(s);
+        api_fail(resp, &e, 500);
+        return NULL;
+    }
     pthread_setspecific(app->store_key, s);
     return s;
 }
@@ -413,6 +419,11 @@ int an_app_start(const an_app_opts *o, an_app **out, an_err *err)
     app->configs = api_config_cache_new();
     pthread_key_create(&app->store_key, close_store);
     app->key_made = true;
+    rc = api_checkpointer_start(o->db, &app->checkpointer, err);
+    if (rc < 0) {
+        an_app_stop(app);
+        return rc;
+    }
     rc = an_export_runner_start(o->db, o->export_workers ? o->export_workers : 1, &app->exports,
                                 err);
     if (rc < 0) {
@@ -448,6 +459,8 @@ void an_app_stop(an_app *a)
     /* Pool threads have exited: their store handles were closed by the key's destructor. */
     if (a->key_made) pthread_key_delete(a->store_key);
     an_export_runner_stop(a->exports);
+    /* After the pool: the request handles' commits report to it until they are closed. */
+    api_checkpointer_stop(a->checkpointer);
     an_ratelimit_free(a->logins);
     api_config_cache_free(a->configs);
     for (size_t i = 0; i < a->n_media_roots; i++) free(a->media_roots[i]);

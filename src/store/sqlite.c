@@ -33,6 +33,7 @@
 enum {
     BUSY_TIMEOUT_S = 60,
     CACHE_KIB = 32768,           /* page cache ceiling per handle */
+    AUTOCHECKPOINT_PAGES = 16384, /* log size at which a commit checkpoints (by default) */
     APPLICATION_ID = 0x616e6e74, /* "annt": marks the file as an annot workspace */
 };
 
@@ -460,7 +461,10 @@ struct an_store {
     size_t n_pend, cap_pend, last_pend;
     char tx_now[32]; /* the open write transaction's start time: "now" for its rows */
     double busy_since;
-    uint32_t rng; /* jitter for the busy handler's sleeps */
+    double busy_limit_s; /* how long the busy handler waits; 0: BUSY_TIMEOUT_S */
+    uint32_t rng;        /* jitter for the busy handler's sleeps */
+    an_wal_cb wal_cb;    /* with autocheckpoint off: told the log's size after commits */
+    void *wal_ud;
 };
 
 /* ---- errors ----------------------------------------------------------------------------- */
@@ -630,7 +634,7 @@ static int busy_wait(void *ud, int attempts)
     an_store *s = ud;
     double now = an_monotonic();
     if (attempts == 0) s->busy_since = now;
-    if (now - s->busy_since >= BUSY_TIMEOUT_S) return 0;
+    if (now - s->busy_since >= (s->busy_limit_s > 0 ? s->busy_limit_s : BUSY_TIMEOUT_S)) return 0;
     s->rng ^= s->rng << 13;
     s->rng ^= s->rng >> 17;
     s->rng ^= s->rng << 5;
@@ -761,9 +765,9 @@ int an_store_open(const char *location, an_store **out, an_err *err)
              "PRAGMA foreign_keys = ON;\n"
              "PRAGMA temp_store = MEMORY;\n"
              "PRAGMA cache_size = -%d;\n"
-             "PRAGMA wal_autocheckpoint = 16384;\n"
+             "PRAGMA wal_autocheckpoint = %d;\n"
              "PRAGMA journal_size_limit = 67108864;\n",
-             (int)CACHE_KIB);
+             (int)CACHE_KIB, (int)AUTOCHECKPOINT_PAGES);
     if ((rc = exec_sql(s, setup, err, "setting up the workspace connection")) ||
         (rc = migrate(s, err))) {
         an_store_close(s);
@@ -861,6 +865,61 @@ void an_store_rollback(an_store *s)
 {
     if (s->tx != TX_WRITE) return;
     discard(s);
+}
+
+/* ---- checkpoints ------------------------------------------------------------------------ */
+
+/* The WAL hook of a handle whose commits do not checkpoint: only reports the log's size. */
+static int wal_note(void *ud, sqlite3 *db, const char *name, int pages)
+{
+    (void)db, (void)name;
+    an_store *s = ud;
+    if (s->wal_cb) s->wal_cb(s->wal_ud, pages);
+    return SQLITE_OK;
+}
+
+int an_store_set_autocheckpoint(an_store *s, bool on, an_wal_cb wal_cb, void *ud, an_err *err)
+{
+    (void)err;
+    if (on) {
+        /* Installs SQLite's own hook again, with the threshold an_store_open sets. */
+        sqlite3_wal_autocheckpoint(s->db, AUTOCHECKPOINT_PAGES);
+        s->wal_cb = NULL;
+        s->wal_ud = NULL;
+        return 0;
+    }
+    s->wal_cb = wal_cb;
+    s->wal_ud = ud;
+    sqlite3_wal_hook(s->db, wal_note, s);
+    return 0;
+}
+
+int an_store_checkpoint(an_store *s, an_checkpoint_mode mode, int wait_ms, int64_t *log_pages,
+                        int64_t *copied_pages, an_err *err)
+{
+    if (log_pages) *log_pages = 0;
+    if (copied_pages) *copied_pages = 0;
+    if (s->tx != TX_NONE)
+        return an_err_set(err, AN_EINTERNAL, "an_store_checkpoint",
+                          "a transaction or task stream is open on this handle; checkpoint "
+                          "from a handle that is not reading or writing");
+    int log = 0, copied = 0;
+    int smode = mode == AN_CHECKPOINT_RESTART ? SQLITE_CHECKPOINT_RESTART
+                                              : SQLITE_CHECKPOINT_PASSIVE;
+    /* A RESTART holds writers off while it waits: it must give up quickly. */
+    s->busy_limit_s = wait_ms > 0 ? wait_ms / 1000.0 : 0.001;
+    int rc = sqlite3_wal_checkpoint_v2(s->db, "main", smode, &log, &copied);
+    s->busy_limit_s = 0;
+    if (log_pages) *log_pages = log > 0 ? log : 0;
+    if (copied_pages) *copied_pages = copied > 0 ? copied : 0;
+    if (rc == SQLITE_OK) return 0;
+    if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED) {
+        if (mode == AN_CHECKPOINT_PASSIVE) return 0;
+        return an_err_set(err, AN_EBUSY, s->location,
+                          "the checkpoint waited %d ms for readers or the writer; retry later",
+                          wait_ms);
+    }
+    return db_fail(s, err, rc, "checkpointing the workspace");
 }
 
 /* A read_begin inside a write transaction is counted apart (reads_in_write) so that its

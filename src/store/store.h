@@ -50,6 +50,32 @@ void an_store_rollback(an_store *s);
 int an_store_read_begin(an_store *s, an_err *err);
 void an_store_read_end(an_store *s);
 
+/* Checkpoints. Commits append to a log beside the workspace file; a checkpoint copies the
+ * log back into the file (with an fsync) so the log can start over. By default a commit that
+ * grows the log past a threshold checkpoints itself, and its caller waits for that. A server
+ * turns this off on its request handles and checkpoints from a background thread instead:
+ * with on = false this handle's commits never checkpoint, and wal_cb (may be NULL) is called
+ * after each of its commits with the log's size in pages, on the committing thread and
+ * inside the commit (it must not use the store; it may wake the checkpointing thread). Some
+ * handle must then call an_store_checkpoint, or the log grows without bound. on = true
+ * restores the default. */
+typedef void (*an_wal_cb)(void *ud, int64_t log_pages);
+int an_store_set_autocheckpoint(an_store *s, bool on, an_wal_cb wal_cb, void *ud, an_err *err);
+
+typedef enum an_checkpoint_mode {
+    /* Copies what it can now, waiting for no reader or writer. */
+    AN_CHECKPOINT_PASSIVE = 0,
+    /* Copies everything and lets the next commit start the log over: waits (briefly: up to
+     * wait_ms) for the writer and for readers of older snapshots, holding other writers off
+     * meanwhile; AN_EBUSY when they did not finish in time (what was copied stays copied). */
+    AN_CHECKPOINT_RESTART = 1,
+} an_checkpoint_mode;
+/* Runs a checkpoint; *log_pages and *copied_pages (may be NULL) are the log's size and how
+ * much of it is now in the workspace file. A PASSIVE checkpoint that another checkpoint is
+ * already running returns 0 having copied nothing. */
+int an_store_checkpoint(an_store *s, an_checkpoint_mode mode, int wait_ms, int64_t *log_pages,
+                        int64_t *copied_pages, an_err *err);
+
 /* ---- users -------------------------------------------------------------------------- */
 
 typedef enum an_role {

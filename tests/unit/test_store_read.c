@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/hash.h"
@@ -327,6 +328,104 @@ static void test_cached_query_leaves_no_snapshot(void **state)
     assert_true(wal_can_reset(f->path));
 }
 
+/* ---- checkpoints ---------------------------------------------------------------------------- */
+
+typedef struct wal_seen {
+    int calls;
+    int64_t last, max;
+} wal_seen;
+
+static void note_wal(void *ud, int64_t pages)
+{
+    wal_seen *w = ud;
+    w->calls++;
+    w->last = pages;
+    if (pages > w->max) w->max = pages;
+}
+
+static void test_checkpoints_off_the_commit_path(void **state)
+{
+    fixture *f = *state;
+    an_err err;
+    wal_seen w = {0};
+    must(an_store_set_autocheckpoint(f->s, false, note_wal, &w, &err), &err, "autocheckpoint");
+    for (int i = 0; i < 20; i++) annotate(f->s, f->pid, f->tid);
+    /* Every commit reports the log's size, which only grows: no commit checkpointed. */
+    assert_int_equal(w.calls, 20);
+    assert_int_equal(w.last, w.max);
+    assert_true(w.max >= 20);
+
+    /* A passive checkpoint copies the whole log when nobody is reading. */
+    int64_t log = 0, copied = 0;
+    must(an_store_checkpoint(f->s, AN_CHECKPOINT_PASSIVE, 0, &log, &copied, &err), &err,
+         "passive");
+    assert_int_equal(log, w.max);
+    assert_int_equal(copied, log);
+
+    /* A restart checkpoint lets the next commit start the log over. */
+    must(an_store_checkpoint(f->s, AN_CHECKPOINT_RESTART, 100, &log, &copied, &err), &err,
+         "restart");
+    annotate(f->s, f->pid, f->tid);
+    assert_true(w.last < w.max);
+
+    /* No checkpoint from inside a transaction of the same handle. */
+    must(an_store_read_begin(f->s, &err), &err, "read_begin");
+    assert_int_equal(an_store_checkpoint(f->s, AN_CHECKPOINT_PASSIVE, 0, NULL, NULL, &err),
+                     -AN_EINTERNAL);
+    an_store_read_end(f->s);
+
+    /* Back on: the callback is no longer called. */
+    must(an_store_set_autocheckpoint(f->s, true, NULL, NULL, &err), &err, "autocheckpoint on");
+    int calls = w.calls;
+    annotate(f->s, f->pid, f->tid);
+    assert_int_equal(w.calls, calls);
+    assert_int_equal(annotations_of(f->s, f->tid), 22);
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void test_restart_checkpoint_gives_up_quickly(void **state)
+{
+    fixture *f = *state;
+    an_err err;
+    /* A reader on another handle holds an old snapshot (as a long export does) ... */
+    an_store *r;
+    must(an_store_open(f->path, &r, &err), &err, "open");
+    must(an_store_read_begin(r, &err), &err, "read_begin");
+    assert_int_equal(annotations_of(r, f->tid), 0);
+    annotate(f->s, f->pid, f->tid);
+
+    /* ... so a restart cannot finish: it gives up after about its wait, not the store's
+     * long writer timeout, and the passive part of its work is done. */
+    double t0 = now_s();
+    int64_t log = 0, copied = 0;
+    assert_int_equal(an_store_checkpoint(f->s, AN_CHECKPOINT_RESTART, 50, &log, &copied, &err),
+                     -AN_EBUSY);
+    double took = now_s() - t0;
+    assert_true(took < 2.0);
+    assert_true(log > 0);
+
+    /* A passive checkpoint does not wait at all. */
+    t0 = now_s();
+    must(an_store_checkpoint(f->s, AN_CHECKPOINT_PASSIVE, 0, &log, &copied, &err), &err,
+         "passive");
+    assert_true(now_s() - t0 < 2.0);
+
+    /* Writers are not held off once it gave up. */
+    annotate(f->s, f->pid, f->tid);
+    an_store_read_end(r);
+    assert_int_equal(annotations_of(r, f->tid), 2);
+    an_store_close(r);
+    must(an_store_checkpoint(f->s, AN_CHECKPOINT_RESTART, 50, &log, &copied, &err), &err,
+         "restart");
+    assert_int_equal(copied, log);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -338,6 +437,8 @@ int main(void)
         T(test_read_end_releases_the_wal),
         T(test_cached_query_reentered_from_its_callback),
         T(test_cached_query_leaves_no_snapshot),
+        T(test_checkpoints_off_the_commit_path),
+        T(test_restart_checkpoint_gives_up_quickly),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
