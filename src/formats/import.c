@@ -555,10 +555,7 @@ static int create_batch(an_store *s, const an_project *p, const char *const *pat
     int rc = an_store_begin(s, err);
     if (rc == 0) {
         rc = an_store_batch_create(s, p->id, sources.p, format ? format : "auto", id, err);
-        if (rc == 0)
-            rc = an_store_commit(s, err);
-        else
-            an_store_rollback(s);
+        rc = an_store_end(s, rc, err);
     }
     an_buf_free(&sources);
     return rc;
@@ -611,10 +608,8 @@ int an_import(an_store *s, const an_project *p, const char *const *paths, size_t
                         report->rejects_path);
     if (report->rejected && rc == 0 && an_store_begin(s, err) == 0) {
         /* The batch record's rejected count, in a transaction of its own. */
-        if (an_store_batch_add(s, report->batch_id, 0, 0, report->rejected, err) == 0)
-            rc = an_store_commit(s, err);
-        else
-            an_store_rollback(s);
+        rc = an_store_end(s, an_store_batch_add(s, report->batch_id, 0, 0, report->rejected, err),
+                          err);
     }
     report->seconds = an_monotonic() - t0;
     an_config_free(cfg);

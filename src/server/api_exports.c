@@ -52,10 +52,7 @@ int api_exports_create(an_http_req *req, an_http_resp *resp, void *appv)
     if (rc == 0) {
         rc = an_store_export_job_add(s, id, api_me(req)->id, format, &jid, &e);
         if (rc == 0) rc = an_store_audit(s, api_me(req)->id, "export.create", "export", jid, NULL, &e);
-        if (rc == 0)
-            rc = an_store_commit(s, &e);
-        else
-            an_store_rollback(s);
+        rc = an_store_end(s, rc, &e);
     }
     json_decref(body);
     if (rc < 0) return api_fail(resp, &e, 0);

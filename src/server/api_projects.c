@@ -138,10 +138,7 @@ int api_projects_create(an_http_req *req, an_http_resp *resp, void *app)
         rc = an_store_project_create(s, title, xml, NULL, &id, &e);
         if (rc == 0) rc = an_store_member_add(s, id, me->id, &e);
         if (rc == 0) rc = an_store_audit(s, me->id, "project.create", "project", id, NULL, &e);
-        if (rc == 0)
-            rc = an_store_commit(s, &e);
-        else
-            an_store_rollback(s);
+        rc = an_store_end(s, rc, &e);
     }
     json_decref(body);
     if (rc < 0) return api_fail(resp, &e, 0);
@@ -253,10 +250,7 @@ int api_project_next(an_http_req *req, an_http_resp *resp, void *app)
         }
         if (an_store_begin(s, &e) < 0) return api_fail(resp, &e, 0);
         int rc = an_store_lock_task(s, task_id, me->id, now + LOCK_SECONDS, &got, &e);
-        if (rc == 0)
-            rc = an_store_commit(s, &e);
-        else
-            an_store_rollback(s);
+        rc = an_store_end(s, rc, &e);
         if (rc < 0) return api_fail(resp, &e, 0);
         if (got) return api_task_respond(req, resp, s, task_id);
     }
@@ -400,10 +394,7 @@ int api_project_update(an_http_req *req, an_http_resp *resp, void *app)
         rc = an_store_project_update(s, id, title ? json_string_value(title) : NULL,
                                      xml ? json_string_value(xml) : NULL, settings_text, &e);
         if (rc == 0) rc = an_store_audit(s, api_me(req)->id, "project.update", "project", id, NULL, &e);
-        if (rc == 0)
-            rc = an_store_commit(s, &e);
-        else
-            an_store_rollback(s);
+        rc = an_store_end(s, rc, &e);
     }
     if (rc < 0) {
         api_fail(resp, &e, 0);
@@ -459,10 +450,7 @@ int api_project_delete(an_http_req *req, an_http_resp *resp, void *appv)
         /* The entry is written first so that it still finds the project it names. */
         rc = an_store_audit(s, api_me(req)->id, "project.delete", "project", id, detail, &e);
         if (rc == 0) rc = an_store_project_delete(s, id, &e);
-        if (rc == 0)
-            rc = an_store_commit(s, &e);
-        else
-            an_store_rollback(s);
+        rc = an_store_end(s, rc, &e);
     }
     an_project_clear(&p);
     if (rc < 0) return api_fail(resp, &e, 0);

@@ -89,10 +89,7 @@ int api_review_create(an_http_req *req, an_http_resp *resp, void *app)
         if (rc == 0)
             rc = an_store_audit(s, me->id, json_is_true(acc) ? "review.accept" : "review.reject",
                                 "review", rid, NULL, &e);
-        if (rc == 0)
-            rc = an_store_commit(s, &e);
-        else
-            an_store_rollback(s);
+        rc = an_store_end(s, rc, &e);
     }
     json_decref(body);
     if (rc < 0) return api_fail(resp, &e, 0);

@@ -241,10 +241,7 @@ int api_task_delete(an_http_req *req, an_http_resp *resp, void *app)
         /* The entry first, so that it still finds the task's project. */
         rc = an_store_audit(s, api_me(req)->id, "task.delete", "task", id, NULL, &e);
         if (rc == 0) rc = an_store_task_delete(s, id, &e);
-        if (rc == 0)
-            rc = an_store_commit(s, &e);
-        else
-            an_store_rollback(s);
+        rc = an_store_end(s, rc, &e);
     }
     if (rc < 0) return api_fail(resp, &e, 0);
     resp->status = 204;
@@ -286,10 +283,7 @@ int api_task_update(an_http_req *req, an_http_resp *resp, void *app)
     if (rc == 0) {
         rc = an_store_task_update_data(s, id, &in, &e);
         if (rc == 0) rc = an_store_audit(s, api_me(req)->id, "task.update", "task", id, NULL, &e);
-        if (rc == 0)
-            rc = an_store_commit(s, &e);
-        else
-            an_store_rollback(s);
+        rc = an_store_end(s, rc, &e);
     }
     if (rc < 0)
         api_fail(resp, &e, 0);

@@ -99,10 +99,7 @@ int api_user_create(an_http_req *req, an_http_resp *resp, void *app)
                 if (rc == 0 && password) rc = an_store_user_set_password(s, id, hash, &e);
                 if (rc == 0)
                     rc = an_store_audit(s, api_me(req)->id, "user.create", "user", id, NULL, &e);
-                if (rc == 0)
-                    rc = an_store_commit(s, &e);
-                else
-                    an_store_rollback(s);
+                rc = an_store_end(s, rc, &e);
                 if (rc < 0) api_fail(resp, &e, 0);
                 if (rc == 0) respond_user(resp, s, id, 201);
             }
@@ -182,10 +179,7 @@ int api_user_update(an_http_req *req, an_http_resp *resp, void *app)
             rc = an_store_user_set_active(s, id, json_is_true(active), &e);
         if (rc == 0 && password) rc = an_store_user_set_password(s, id, hash, &e);
         if (rc == 0) rc = an_store_audit(s, me->id, "user.update", "user", id, NULL, &e);
-        if (rc == 0)
-            rc = an_store_commit(s, &e);
-        else
-            an_store_rollback(s);
+        rc = an_store_end(s, rc, &e);
     }
     if (rc < 0)
         api_fail(resp, &e, 0);
@@ -280,10 +274,7 @@ int api_member_add(an_http_req *req, an_http_resp *resp, void *app)
             snprintf(detail, sizeof detail, "{\"user\":%lld}", (long long)u.id);
             rc = an_store_audit(s, api_me(req)->id, "member.add", "project", id, detail, &e);
         }
-        if (rc == 0)
-            rc = an_store_commit(s, &e);
-        else
-            an_store_rollback(s);
+        rc = an_store_end(s, rc, &e);
         if (rc < 0)
             api_fail(resp, &e, 0);
         else
@@ -315,10 +306,7 @@ int api_member_remove(an_http_req *req, an_http_resp *resp, void *app)
             snprintf(detail, sizeof detail, "{\"user\":%lld}", (long long)uid);
             rc = an_store_audit(s, api_me(req)->id, "member.remove", "project", id, detail, &e);
         }
-        if (rc == 0)
-            rc = an_store_commit(s, &e);
-        else
-            an_store_rollback(s);
+        rc = an_store_end(s, rc, &e);
     }
     if (rc < 0) return api_fail(resp, &e, 0);
     resp->status = 204;

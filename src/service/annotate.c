@@ -42,9 +42,7 @@ static int finish(an_store *s, int rc, int64_t user_id, const char *action, cons
                   int64_t object_id, an_err *err)
 {
     if (rc == 0) rc = an_store_audit(s, user_id, action, object, object_id, NULL, err);
-    if (rc == 0) rc = an_store_commit(s, err);
-    if (rc < 0) an_store_rollback(s);
-    return rc;
+    return an_store_end(s, rc, err);
 }
 
 int an_annotation_submit(an_store *s, const an_config *cfg, const an_task *t, int64_t user_id,
@@ -107,9 +105,7 @@ int an_annotation_remove(an_store *s, int64_t id, int64_t user_id, an_err *err)
     /* The entry first, so that it still finds the annotation's project. */
     rc = an_store_audit(s, user_id, "annotation.delete", "annotation", id, NULL, err);
     if (rc == 0) rc = an_store_annotation_delete(s, id, err);
-    if (rc == 0) rc = an_store_commit(s, err);
-    if (rc < 0) an_store_rollback(s);
-    return rc;
+    return an_store_end(s, rc, err);
 }
 
 int an_prediction_submit(an_store *s, const an_config *cfg, const an_task *t,

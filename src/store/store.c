@@ -85,3 +85,10 @@ void an_export_job_clear(an_export_job *j)
     free(j->path);
     memset(j, 0, sizeof *j);
 }
+
+int an_store_end(an_store *s, int rc, an_err *err)
+{
+    if (rc == 0) return an_store_commit(s, err);
+    an_store_rollback(s);
+    return rc;
+}

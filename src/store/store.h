@@ -38,6 +38,9 @@ int an_store_schema_version(an_store *s);
 int an_store_begin(an_store *s, an_err *err);
 int an_store_commit(an_store *s, an_err *err);
 void an_store_rollback(an_store *s);
+/* Ends the open write transaction: commits when rc is 0, else rolls back. Returns rc, or the
+ * commit's error. The one-line ending of `begin; …; end` blocks. */
+int an_store_end(an_store *s, int rc, an_err *err);
 
 /* Read transactions. Without one every read runs in a transaction of its own; between
  * read_begin and the matching read_end the handle's reads share one transaction and see one
