@@ -132,6 +132,7 @@ int api_project_validate(an_http_req *req, an_http_resp *resp, void *app);
 int api_project_import(an_http_req *req, an_http_resp *resp, void *app);
 int api_project_next(an_http_req *req, an_http_resp *resp, void *app);
 int api_project_config(an_http_req *req, an_http_resp *resp, void *app);
+int api_project_stats(an_http_req *req, an_http_resp *resp, void *app);
 
 int api_tasks_list(an_http_req *req, an_http_resp *resp, void *app);
 int api_task_get(an_http_req *req, an_http_resp *resp, void *app);

@@ -1,5 +1,6 @@
 /* Projects: list, create, read, change, delete, config validation, import, next task. */
 #include <ftw.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -296,6 +297,85 @@ int api_project_config(an_http_req *req, an_http_resp *resp, void *app)
     api_cfg *cfg = api_config(app, &p, resp);
     if (cfg) an_http_json(resp, 200, config_json(cfg->cfg));
     api_config_release(app, cfg);
+    an_project_clear(&p);
+    return 0;
+}
+
+/* ---- statistics ------------------------------------------------------------------------- */
+
+typedef struct stats_ctx {
+    an_store *s;
+    bool names; /* whether the asker may see who the annotators are */
+    json_t *labels, *annotators;
+} stats_ctx;
+
+static int stats_label(void *ud, const char *from_name, const char *label, int64_t count)
+{
+    stats_ctx *c = ud;
+    json_t *ctl = json_object_get(c->labels, from_name);
+    if (!ctl) {
+        ctl = json_object();
+        json_object_set_new(c->labels, from_name, ctl);
+    }
+    json_object_set_new(ctl, label, json_integer(count));
+    return 0;
+}
+
+static int stats_annotator(void *ud, const an_annotator_count *a)
+{
+    stats_ctx *c = ud;
+    json_t *j = json_pack("{s:I,s:I,s:I}", "id", (json_int_t)a->annotator_id, "submitted",
+                          (json_int_t)a->submitted, "skipped", (json_int_t)a->skipped);
+    json_object_set_new(j, "mean_lead_time",
+                        isnan(a->mean_lead_time) ? json_null() : json_real(a->mean_lead_time));
+    an_user u = {0};
+    an_err e;
+    if (c->names && a->annotator_id > 0 && an_store_user_by_id(c->s, a->annotator_id, &u, &e) == 0)
+        json_object_set_new(j, "username", json_string(u.name));
+    an_user_clear(&u);
+    json_array_append_new(c->annotators, j);
+    return 0;
+}
+
+/* Counts for the dashboard, from the store's counters and label index (no task payloads).
+ * Annotator names go to those who review or run the project; annotators see ids. */
+int api_project_stats(an_http_req *req, an_http_resp *resp, void *app)
+{
+    an_store *s = api_store(app, resp);
+    int64_t id = s ? api_param_id(req, resp, "id") : 0;
+    an_project p;
+    if (!id || api_project_for(req, resp, s, id, AN_ACT_VIEW_PROJECT, &p)) return 0;
+    bool member = false;
+    an_err e;
+    an_err_clear(&e);
+    if (an_store_is_member(s, id, api_me(req)->id, &member, &e) < 0) {
+        an_project_clear(&p);
+        return api_fail(resp, &e, 0);
+    }
+    if (api_read_begin(s, resp)) {
+        an_project_clear(&p);
+        return 0;
+    }
+    stats_ctx c = {.s = s,
+                   .names = an_can(api_me(req), AN_ACT_REVIEW, member),
+                   .labels = json_object(),
+                   .annotators = json_array()};
+    int64_t labelled = 0;
+    int rc = an_store_labeled_task_count(s, id, &labelled, &e);
+    if (rc == 0) rc = an_store_label_counts(s, id, stats_label, &c, &e);
+    if (rc == 0) rc = an_store_annotator_counts(s, id, stats_annotator, &c, &e);
+    an_store_read_end(s);
+    if (rc == 0)
+        an_http_json(resp, 200,
+                     json_pack("{s:I,s:I,s:I,s:I,s:I,s:O,s:O}", "id", (json_int_t)id, "tasks",
+                               (json_int_t)p.task_count, "labelled_tasks", (json_int_t)labelled,
+                               "annotations", (json_int_t)p.annotation_count, "predictions",
+                               (json_int_t)p.prediction_count, "labels", c.labels, "annotators",
+                               c.annotators));
+    else
+        api_fail(resp, &e, 0);
+    json_decref(c.labels);
+    json_decref(c.annotators);
     an_project_clear(&p);
     return 0;
 }

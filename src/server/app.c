@@ -276,6 +276,8 @@ static const an_http_route routes[] = {
     {"POST", "/api/projects/validate", api_project_validate, 0, false,
      AUTHED("Check a labeling config")},
     {"GET", "/api/projects/{id}", api_project_get, 0, false, AUTHED("One project")},
+    {"GET", "/api/projects/{id}/stats", api_project_stats, 0, false,
+     AUTHED("Counts for the dashboard: tasks, labelled tasks, labels, per annotator")},
     {"GET", "/api/projects/{id}/config", api_project_config, 0, false,
      AUTHED("The project's labeling config, parsed")},
     {"POST", "/api/projects/{id}/import", api_project_import, 0, true,

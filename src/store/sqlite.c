@@ -1722,6 +1722,34 @@ int an_store_label_counts(an_store *s, int64_t project_id, an_label_count_cb cb,
     return ret;
 }
 
+int an_store_annotator_counts(an_store *s, int64_t project_id, an_annotator_count_cb cb,
+                              void *ud, an_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sql_acquire(s,
+                         "SELECT coalesce(annotator_id, 0), sum(was_cancelled = 0), "
+                         "sum(was_cancelled <> 0), avg(CASE WHEN was_cancelled = 0 "
+                         "THEN lead_time END) FROM annotations WHERE project_id = ?1 "
+                         "GROUP BY annotator_id ORDER BY annotator_id",
+                         &st, err, "counting annotations per annotator");
+    if (rc) return rc;
+    sqlite3_bind_int64(st, 1, project_id);
+    int ret = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        an_annotator_count c = {.annotator_id = sqlite3_column_int64(st, 0),
+                                .submitted = sqlite3_column_int64(st, 1),
+                                .skipped = sqlite3_column_int64(st, 2),
+                                .mean_lead_time = sqlite3_column_type(st, 3) == SQLITE_NULL
+                                                      ? NAN
+                                                      : sqlite3_column_double(st, 3)};
+        ret = cb(ud, &c);
+        if (ret) break;
+    }
+    if (!ret && rc != SQLITE_DONE) ret = db_fail(s, err, rc, "counting annotations per annotator");
+    sql_release(s, st);
+    return ret;
+}
+
 int an_store_labeled_task_count(an_store *s, int64_t project_id, int64_t *out, an_err *err)
 {
     *out = 0;

@@ -257,6 +257,18 @@ typedef int (*an_label_count_cb)(void *ud, const char *from_name, const char *la
 int an_store_label_counts(an_store *s, int64_t project_id, an_label_count_cb cb, void *ud,
                           an_err *err);
 
+/* One annotator's work on a project. */
+typedef struct an_annotator_count {
+    int64_t annotator_id; /* 0: annotations without an annotator */
+    int64_t submitted;    /* non-cancelled annotations */
+    int64_t skipped;      /* cancelled ones */
+    double mean_lead_time; /* seconds over submitted ones that have one; NAN when none */
+} an_annotator_count;
+typedef int (*an_annotator_count_cb)(void *ud, const an_annotator_count *c);
+/* Calls cb for each annotator of the project's annotations, in annotator id order. */
+int an_store_annotator_counts(an_store *s, int64_t project_id, an_annotator_count_cb cb,
+                              void *ud, an_err *err);
+
 /* Number of tasks having at least one non-cancelled annotation. */
 int an_store_labeled_task_count(an_store *s, int64_t project_id, int64_t *out, an_err *err);
 

@@ -97,6 +97,15 @@ json_get body.json 'len(j)' | grep -qx 1 || fail "task annotations"
 $ANNOT stats r --json >s.json
 json_get s.json 'j["labels"]["sentiment"]["Neutral"]' | grep -qx 1 || fail "stats see the API's annotation"
 
+# Dashboard counts: labels from the label index, per annotator; names only for those who
+# review or run the project.
+expect 200 rex GET /api/projects/1/stats
+json_get body.json 'j["labels"]["sentiment"]["Neutral"], j["tasks"]' | grep -qx "1 5" || fail "stats: $(cat body.json)"
+json_get body.json '[a["username"] for a in j["annotators"] if a["id"] == 4][0], [a["submitted"] for a in j["annotators"] if a["id"] == 4][0]' | grep -qx "ann 1" || fail "stats per annotator: $(cat body.json)"
+expect 200 ann GET /api/projects/1/stats
+json_get body.json 'any("username" in a for a in j["annotators"])' | grep -qx False || fail "annotators must not see names"
+expect 404 out GET /api/projects/1/stats
+
 # Predictions: managers (and admins) only, validated like annotations.
 pred='{"task":5,"model_version":"m1","score":0.5,"result":[{"id":"p","from_name":"sentiment","to_name":"text","type":"choices","value":{"choices":["Negative"]}}]}'
 expect 403 ann POST /api/predictions "$pred"

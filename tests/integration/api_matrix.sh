@@ -100,6 +100,7 @@ GET /api/projects/{id} 200 200 200 200 404
 PATCH /api/projects/{id} 200 200 403 403 404
 DELETE /api/projects/{id} 204 204 403 403 404
 GET /api/projects/{id}/config 200 200 200 200 404
+GET /api/projects/{id}/stats 200 200 200 200 404
 POST /api/projects/{id}/import 201 201 403 403 404
 GET /api/projects/{id}/next 200 200 200 200 404
 GET /api/tasks 200 200 200 200 404

@@ -827,6 +827,49 @@ static int collect_label(void *ud, const char *from_name, const char *label, int
     return 0;
 }
 
+/* Collects annotator counts as "id:submitted/skipped/mean;" text. */
+static int collect_annotator(void *ud, const an_annotator_count *c)
+{
+    names *ns = ud;
+    size_t len = strlen(ns->text);
+    snprintf(ns->text + len, sizeof ns->text - len, "%lld:%lld/%lld/%g;",
+             (long long)c->annotator_id, (long long)c->submitted, (long long)c->skipped,
+             isnan(c->mean_lead_time) ? -1.0 : c->mean_lead_time);
+    return 0;
+}
+
+static void test_annotator_counts(void **state)
+{
+    fixture *f = *state;
+    int64_t pid = make_project(f->s, "p");
+    int64_t other = make_project(f->s, "q");
+    an_err err;
+    int64_t u1, u2;
+    assert_int_equal(an_store_user_add(f->s, "u1", AN_ROLE_ANNOTATOR, &u1, &err), 0);
+    assert_int_equal(an_store_user_add(f->s, "u2", AN_ROLE_ANNOTATOR, &u2, &err), 0);
+    begin(f->s);
+    int64_t t1 = put_task(f->s, pid, "1"), t2 = put_task(f->s, pid, "2");
+    int64_t q1 = put_task(f->s, other, "1");
+    const double times[] = {10, 20, NAN, 99, 5};
+    const int64_t who[] = {u1, u1, u1, u1, u2};
+    const int64_t task[] = {t1, t2, t1, t2, t1};
+    const bool skip[] = {false, false, false, true, false};
+    for (int i = 0; i < 5; i++) {
+        an_annotation_in a = {.task_id = task[i], .project_id = pid, .annotator_id = who[i],
+                              .result = "[]", .lead_time = times[i], .cancelled = skip[i]};
+        int64_t id;
+        assert_int_equal(an_store_annotation_insert(f->s, &a, &id, &err), 0);
+    }
+    put_annotation(f->s, other, q1, "[]", false, NULL, 0); /* another project: not counted */
+    commit(f->s);
+    names ns = {{0}, 0};
+    assert_int_equal(an_store_annotator_counts(f->s, pid, collect_annotator, &ns, &err), 0);
+    char want[128];
+    /* u1: 3 submitted (mean over the two with a time: 15), 1 skipped (its 99 s not counted) */
+    snprintf(want, sizeof want, "%lld:3/1/15;%lld:1/0/5;", (long long)u1, (long long)u2);
+    assert_string_equal(ns.text, want);
+}
+
 static void test_label_counts(void **state)
 {
     fixture *f = *state;
@@ -2277,6 +2320,7 @@ int main(void)
         T(test_iterator_large_task_and_meta),
         T(test_iterator_snapshot),
         T(test_label_counts),
+        T(test_annotator_counts),
         T(test_concurrent_writers_queue),
         T(test_crash_mid_transaction_leaves_nothing),
         T(test_upgrade_from_version_one_keeps_data),
