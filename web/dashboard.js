@@ -1,68 +1,40 @@
 // The project dashboard's statistics: annotations per annotator and the label distribution
-// (an SVG bar chart). The server has no statistics endpoint yet, so they are counted here
-// from task pages (GET /api/tasks) and each annotated task's annotations, over at most
-// MAX_TASKS tasks; the section says when it counted a sample.
+// (an SVG bar chart), from GET /api/projects/{id}/stats. The server counts them over all of
+// the project's tasks from its indexes, so the page reads one small answer whatever the
+// project's size. Everything is rendered as text nodes (dom.js).
 import { api } from './api.js';
 import { h, s } from './dom.js';
 import { t } from './i18n.js';
-import { userNames, whoName } from './review.js';
 
-const MAX_TASKS = 300;
-const PAGE = 100;
-const PARALLEL = 6;
-const LABEL_KEYS = ['labels', 'choices', 'rectanglelabels', 'polygonlabels', 'keypointlabels'];
 const MAX_BARS = 20;
 
-async function annotatedTasks(projectId) {
-  const out = [];
-  let seen = 0;
-  for (let page = 1; seen < MAX_TASKS; page++) {
-    const data = await api('GET', `/api/tasks?project=${projectId}&page=${page}&page_size=${PAGE}`);
-    const list = (data && (data.tasks || data.results)) || [];
-    seen += list.length;
-    for (const tk of list) if (tk.total_annotations > 0 || tk.cancelled_annotations > 0) out.push(tk.id);
-    if (list.length < PAGE) break;
-  }
-  return { ids: out, seen };
+// A count from the answer, or 0 when it is not a non-negative whole number.
+function num(v) {
+  return Number.isSafeInteger(v) && v >= 0 ? v : 0;
 }
 
-async function allAnnotations(ids) {
+// The label counts as [name, count] pairs, most used first (then by name). Relations are
+// under the control name "".
+export function labelEntries(labels) {
   const out = [];
-  let next = 0;
-  async function worker() {
-    while (next < ids.length) {
-      const id = ids[next++];
-      const list = await api('GET', `/api/tasks/${id}/annotations`);
-      out.push(...(Array.isArray(list) ? list : (list && list.annotations) || []));
+  if (!labels || typeof labels !== 'object') return out;
+  for (const [control, counts] of Object.entries(labels)) {
+    if (!counts || typeof counts !== 'object') continue;
+    const prefix = control === '' ? t('dash_relation') : control;
+    for (const [label, n] of Object.entries(counts)) {
+      if (num(n) > 0) out.push([`${prefix}: ${label}`, num(n)]);
     }
   }
-  await Promise.all(Array.from({ length: PARALLEL }, worker));
-  return out;
+  return out.sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
 }
 
-// Counts per annotator and per label ("control: label").
-export function count(annotations) {
-  const people = new Map();
-  const labels = new Map();
-  for (const a of annotations) {
-    const p = people.get(a.completed_by) || { submitted: 0, skipped: 0, lead: 0, leadN: 0 };
-    if (a.was_cancelled) p.skipped++;
-    else p.submitted++;
-    if (typeof a.lead_time === 'number') { p.lead += a.lead_time; p.leadN++; }
-    people.set(a.completed_by, p);
-    if (a.was_cancelled) continue;
-    for (const r of a.result || []) {
-      const lists = r.type === 'relation' ? [r.labels] : LABEL_KEYS.map((k) => r.value && r.value[k]);
-      for (const l of lists) {
-        if (!Array.isArray(l)) continue;
-        for (const x of l) {
-          const key = r.type === 'relation' ? `relation: ${x}` : `${r.from_name}: ${x}`;
-          labels.set(key, (labels.get(key) || 0) + 1);
-        }
-      }
-    }
-  }
-  return { people, labels };
+function annotatorName(a) {
+  if (typeof a.username === 'string' && a.username) return a.username;
+  return num(a.id) > 0 ? t('user_n', { id: a.id }) : '—';
+}
+
+function meanTime(v) {
+  return typeof v === 'number' && Number.isFinite(v) ? v.toFixed(1) : '—';
 }
 
 function barChart(entries) {
@@ -83,27 +55,31 @@ function barChart(entries) {
   return svg;
 }
 
-export async function renderStats(container, projectId, me) {
-  const { ids, seen } = await annotatedTasks(projectId);
-  const annotations = await allAnnotations(ids);
-  const names = await userNames(me);
-  const { people, labels } = count(annotations);
-  if (!annotations.length) {
-    container.replaceChildren(h('p', { class: 'muted', text: t('dash_no_data') }));
+export async function renderStats(container, projectId) {
+  const st = (await api('GET', `/api/projects/${projectId}/stats`)) || {};
+  const annotators = (Array.isArray(st.annotators) ? st.annotators : []).filter((a) => a && typeof a === 'object');
+  const labelled = h('p', { class: 'muted dash-labelled', id: 'dash-labelled', text: t('dash_labelled', { n: num(st.labelled_tasks), tasks: num(st.tasks) }) });
+  if (!annotators.length) {
+    container.replaceChildren(labelled, h('p', { class: 'muted', text: t('dash_no_data') }));
     return;
   }
-  const rows = [...people.entries()].sort((a, b) => b[1].submitted - a[1].submitted).map(([id, p]) => h('tr', { dataset: { user: id } },
-    h('td', { text: whoName(names, id) }),
-    h('td', { class: 'num submitted', text: p.submitted }),
-    h('td', { class: 'num skipped', text: p.skipped }),
-    h('td', { class: 'num', text: p.leadN ? (p.lead / p.leadN).toFixed(1) : '—' })));
-  const entries = [...labels.entries()].sort((a, b) => b[1] - a[1]).slice(0, MAX_BARS);
+  const rows = annotators
+    .sort((a, b) => num(b.submitted) - num(a.submitted) || num(a.id) - num(b.id))
+    .map((a) => h('tr', { dataset: { user: num(a.id) } },
+      h('td', { class: 'name', text: annotatorName(a) }),
+      h('td', { class: 'num submitted', text: num(a.submitted) }),
+      h('td', { class: 'num skipped', text: num(a.skipped) }),
+      h('td', { class: 'num lead', text: meanTime(a.mean_lead_time) })));
+  const all = labelEntries(st.labels);
+  const entries = all.slice(0, MAX_BARS);
   container.replaceChildren(
+    labelled,
     h('div', { class: 'dash-grid' },
       h('section', {}, h('h3', { text: t('per_annotator') }),
         h('table', { class: 'grid annotators' },
           h('thead', {}, h('tr', {}, ['col_annotator', 'col_submitted', 'col_skipped', 'col_lead'].map((k) => h('th', { text: t(k) })))),
           h('tbody', {}, rows))),
-      h('section', {}, h('h3', { text: t('label_dist') }), entries.length ? barChart(entries) : h('p', { class: 'muted', text: '—' }))),
-    h('p', { class: 'muted hint', text: t('dash_sampled', { n: annotations.length, tasks: seen }) }));
+      h('section', {}, h('h3', { text: t('label_dist') }),
+        entries.length ? barChart(entries) : h('p', { class: 'muted', text: '—' }),
+        all.length > entries.length ? h('p', { class: 'muted hint', text: t('dash_top', { n: entries.length, total: all.length }) }) : null)));
 }

@@ -456,11 +456,20 @@ try {
     await page.selectOption('#review-status', 'unreviewed');
   });
 
-  await step('the dashboard counts annotations per annotator and charts the labels', async () => {
+  await step('the dashboard shows the server\'s counts per annotator and charts the labels', async () => {
     await page.goto(`${BASE}/#/projects/1`);
     await page.waitForSelector('#project-stats table.annotators');
-    const row = await page.$$eval('table.annotators tbody tr', (r) => r.map((x) => [x.querySelector('.submitted').textContent, x.querySelector('.skipped').textContent]));
-    check(JSON.stringify(row) === '[["1","1"]]', `annotators ${JSON.stringify(row)}`);
+    // GET /api/projects/1/stats: ann submitted task 1 and skipped task 2; the reviewer sees
+    // the annotator's name; the mean time is over the submitted annotation only.
+    const stats = await page.evaluate(() => fetch('/api/projects/1/stats').then((r) => r.json()));
+    check(stats.tasks === 2 && stats.labelled_tasks === 1, `stats ${JSON.stringify(stats)}`);
+    check(stats.annotators.length === 1 && typeof stats.annotators[0].mean_lead_time === 'number', `annotators ${JSON.stringify(stats.annotators)}`);
+    const row = await page.$$eval('table.annotators tbody tr', (r) => r.map((x) => [...x.children].map((c) => c.textContent)));
+    const want = [['ann', '1', '1', stats.annotators[0].mean_lead_time.toFixed(1)]];
+    check(JSON.stringify(row) === JSON.stringify(want), `annotators ${JSON.stringify(row)}`);
+    const labelled = await page.textContent('#dash-labelled');
+    check(labelled === 'Labelled tasks: 1 of 2.', `labelled ${labelled}`);
+    check(!(await page.$('#project-stats .hint')), 'no notice of a sample or a cut');
     const bars = await page.$$eval('.label-chart rect.bar', (r) => r.map((x) => `${x.dataset.label}=${x.dataset.n}`).sort());
     check(JSON.stringify(bars) === JSON.stringify(['ner: LOC=1', 'ner: ORG=1', 'relation: works_for=1', 'sentiment: Negative=1']), `bars ${bars}`);
     await shot('project-stats');
