@@ -116,8 +116,8 @@ async function renderProject(id) {
         .map((k) => h('th', { text: t(k) })))),
       h('tbody', {}, rows)) : h('p', { class: 'muted', text: t('no_tasks') }),
     stats);
-  // Counted after the page is up: it reads every annotated task's annotations.
-  renderStats(stats, id, me).catch((e) => {
+  // Filled in after the page is up, from GET /api/projects/{id}/stats.
+  renderStats(stats, id).catch((e) => {
     stats.replaceChildren(h('p', { class: 'form-error', text: t('error_general', { msg: e.message }) }));
   });
 }
