@@ -175,3 +175,24 @@ for p in shapes grounding dialogue compare speech; do
     $ANNOT member add $p ann
 done
 $ANNOT member add text rev
+
+# HyperText: task HTML with an image whose onerror and a script both try to reach the page.
+cat >html.xml <<'XML'
+<View>
+  <HyperText name="page" value="$html"/>
+  <Labels name="marks" toName="page">
+    <Label value="Claim"/>
+  </Labels>
+  <Choices name="safe" toName="page" choice="single">
+    <Choice value="Safe"/>
+    <Choice value="Unsafe"/>
+  </Choices>
+  <TextArea name="why" toName="page"/>
+</View>
+XML
+cat >html_tasks.json <<'JSON'
+[{"data": {"html": "<b>bold</b><img src=x onerror=\"parent.document.title='pwned'\"><script>parent.document.title='pwned'</script>"}}]
+JSON
+$ANNOT project create html --config html.xml >/dev/null
+$ANNOT import html html_tasks.json --strict >/dev/null
+$ANNOT member add html ann

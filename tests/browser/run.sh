@@ -167,4 +167,13 @@ else:
     print("export: no audio annotation (task media not served yet)")
 print("export: polygons, keypoints, grounding, dialogue, pairwise, ranker stored as expected")
 PY
+$ANNOT export html --format ls-json -o html.json
+python3 - <<'PY' || fail "stored annotation of the HyperText task differs from what the UI did"
+import json
+(task,) = json.load(open("html.json"))
+(a,) = task["annotations"]
+got = sorted((r["type"], json.dumps(r["value"], ensure_ascii=False)) for r in a["result"])
+assert got == [("choices", '{"choices": ["Safe"]}'), ("textarea", '{"text": ["only formatting"]}')], got
+print("export: HyperText task's choice and text stored as expected")
+PY
 echo ok

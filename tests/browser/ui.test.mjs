@@ -97,7 +97,7 @@ try {
     await page.click('form.login button[type=submit]');
     await page.waitForSelector('table.projects');
     const titles = await page.$$eval('.project-link', (a) => a.map((x) => x.textContent));
-    check(JSON.stringify(titles) === '["text","image","shapes","grounding","dialogue","compare","speech"]', `titles ${titles}`);
+    check(JSON.stringify(titles) === '["text","image","shapes","grounding","dialogue","compare","speech","html"]', `titles ${titles}`);
     const csrf = await page.evaluate(() => sessionStorage.getItem('annot.csrf'));
     check(csrf && csrf.length > 10, 'CSRF token kept in sessionStorage');
     const cookie = await page.evaluate(() => document.cookie);
@@ -422,6 +422,41 @@ try {
     const [a, b] = playing.split('-').map(Number);
     check(near(a, 0.05, 0.02) && near(b, 0.45, 0.02), `playing ${playing}`);
     await shot('audio');
+    await nextScreen();
+  });
+
+  await step('HyperText renders only in a sandboxed frame: bold shows, no script runs', async () => {
+    const before = problems.length;
+    await page.goto(`${BASE}/#/projects/8/label`);
+    await page.waitForSelector('iframe.hypertext-frame');
+    const title = await page.title();
+    const attrs = await page.$eval('iframe.hypertext-frame', (f) => ({
+      sandbox: f.getAttribute('sandbox'), tokens: f.sandbox.length, srcdoc: f.hasAttribute('srcdoc'), src: f.hasAttribute('src') }));
+    check(attrs.sandbox === '' && attrs.tokens === 0, `sandbox attribute ${JSON.stringify(attrs)}`);
+    check(attrs.srcdoc && !attrs.src, `the HTML is given as srcdoc ${JSON.stringify(attrs)}`);
+    const frame = await (await page.$('iframe.hypertext-frame')).contentFrame();
+    check(frame, 'the frame has a document');
+    await frame.waitForSelector('b');
+    const bold = await frame.$eval('b', (b) => ({ text: b.textContent, weight: getComputedStyle(b).fontWeight }));
+    check(bold.text === 'bold' && Number(bold.weight) >= 700, `bold in the frame ${JSON.stringify(bold)}`);
+    check((await frame.$$('img')).length === 1 && (await frame.$$('script')).length === 1, 'the markup is parsed in the frame');
+    // The frame is cross-origin to the page: nothing in it can read or change the page.
+    const reach = await frame.evaluate(() => { try { return parent.document.title; } catch (e) { return `blocked: ${e.name}`; } });
+    check(String(reach).startsWith('blocked'), `the frame reaches the page: ${reach}`);
+    check(!(await page.$('.objects .text-body')), 'HyperText is not also shown as text');
+    check(await page.$('.controls .notice.unsupported'), 'labels on HyperText are marked unsupported');
+    await page.waitForTimeout(500);
+    check((await page.title()) === title && title !== 'pwned', `page title ${await page.title()}`);
+    // Expected: Chromium says it blocked the script (no allow-scripts) and the frame's own
+    // policy refused the image; nothing else, and no dialog.
+    const mine = problems.splice(before);
+    console.log(`# frame messages: ${mine.join(' | ') || 'none'}`);
+    const unexpected = mine.filter((p) => !/^console: Blocked script execution in 'about:srcdoc' because the document's frame is sandboxed/.test(p) &&
+      !/^console: (Refused to load|Loading) the image '[^']*\/x' (because it )?violates the following Content Security Policy directive: "img-src data:"/.test(p));
+    check(unexpected.length === 0, `unexpected: ${unexpected.join(' | ')}`);
+    await page.click('.choice[data-choice="Safe"]');
+    await page.fill('.textarea', 'only formatting');
+    await shot('hypertext');
     await nextScreen();
   });
 

@@ -5,6 +5,7 @@ import { h } from '../dom.js';
 import { t } from '../i18n.js';
 import { Editor, isRegion } from './editor.js';
 import { mountText } from './spans.js';
+import { mountHyperText } from './hypertext.js';
 import { mountImage } from './image.js';
 import { mountAudio } from './audio.js';
 import { mountParagraphs } from './paragraphs.js';
@@ -64,10 +65,15 @@ export function buildViews({ editor, config, task, cleanup }) {
     const targeting = (types) => config.controls.filter((c) => types.has(c.type) && c.to_names.includes(o.name));
     const labelsOn = targeting(new Set(['labels']));
     let v;
-    if (o.tag === 'Text' || o.tag === 'HyperText') {
-      // HyperText is shown as its source text too: task data never becomes markup.
+    if (o.tag === 'Text') {
       v = mountText({ editor, object: o, text: fieldText(value), labelControls: labelsOn });
       textViews.push(v);
+    } else if (o.tag === 'HyperText') {
+      // Rendered only in a sandboxed frame (hypertext.js); spans on it are not editable yet.
+      v = mountHyperText({ object: o, html: fieldText(value) });
+      for (const c of labelsOn) {
+        controlsEl.append(h('p', { class: 'notice unsupported', text: t('unsupported', { tag: c.tag, name: `${c.name} → ${o.name}` }) }));
+      }
     } else if (o.tag === 'Paragraphs' && Array.isArray(value)) {
       v = mountParagraphs({ editor, object: o, value, labelControls: labelsOn });
       textViews.push(v);
