@@ -45,5 +45,6 @@ int cmd_formats(cli *c, int argc, char **argv);
 int cmd_serve(cli *c, int argc, char **argv);
 int cmd_token(cli *c, int argc, char **argv);
 int cmd_member(cli *c, int argc, char **argv);
+int cmd_agreement(cli *c, int argc, char **argv);
 
 #endif

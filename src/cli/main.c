@@ -22,6 +22,7 @@ static const struct command {
     {"serve", cmd_serve, "serve the REST API and web UI"},
     {"token", cmd_token, "create API tokens"},
     {"member", cmd_member, "add people to projects"},
+    {"agreement", cmd_agreement, "inter-annotator agreement of reliability data (CSV)"},
 };
 
 static void usage(FILE *f)
