@@ -87,6 +87,9 @@ const an_annotation_row *an_export_pick_annotation(const an_task_row *row);
 int an_export_min_values(const an_config *cfg, const char *result_text, const char *where,
                          json_t *out, an_err *err);
 
+/* An export_end for formats whose state is one malloc'd block with nothing to flush. */
+int an_export_free_state(an_export_ctx *ctx, bool failed, an_err *err);
+
 /* Appends one task in Label Studio's export shape (id, data, meta, annotations,
  * predictions, created_at, updated_at), splicing the stored JSON text as is. The API answers
  * with the same shape. Implemented in ls_json.c. */

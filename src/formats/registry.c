@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -75,4 +76,11 @@ const an_annotation_row *an_export_pick_annotation(const an_task_row *row)
         pick = a; /* rows come in id order: the last is the newest */
     }
     return pick;
+}
+
+int an_export_free_state(an_export_ctx *ctx, bool failed, an_err *err)
+{
+    free(ctx->state);
+    ctx->state = NULL;
+    return 0;
 }

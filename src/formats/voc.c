@@ -607,13 +607,6 @@ out:
     return rc;
 }
 
-static int voc_export_end(an_export_ctx *ctx, bool failed, an_err *err)
-{
-    free(ctx->state);
-    ctx->state = NULL;
-    return 0;
-}
-
 const an_format an_format_voc = {
     .name = "voc",
     .description = "Pascal VOC: one XML file of boxes per image (Annotations/*.xml)",
@@ -622,5 +615,5 @@ const an_format an_format_voc = {
     .export_to_dir = true,
     .export_begin = voc_export_begin,
     .export_task = voc_export_task,
-    .export_end = voc_export_end,
+    .export_end = an_export_free_state,
 };

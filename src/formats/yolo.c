@@ -841,13 +841,6 @@ out:
     return rc;
 }
 
-static int yolo_export_end(an_export_ctx *ctx, bool failed, an_err *err)
-{
-    free(ctx->state);
-    ctx->state = NULL;
-    return 0;
-}
-
 const an_format an_format_yolo = {
     .name = "yolo",
     .description = "YOLO detection folder: classes.txt or data.yaml, images/, labels/*.txt",
@@ -856,5 +849,5 @@ const an_format an_format_yolo = {
     .export_to_dir = true,
     .export_begin = yolo_export_begin,
     .export_task = yolo_export_task,
-    .export_end = yolo_export_end,
+    .export_end = an_export_free_state,
 };
