@@ -15,24 +15,19 @@
 #include "base/clock.h"
 #include "service/auth.h"
 #include "store/store.h"
+#include "testlib.h"
 
 typedef struct fixture {
-    char dir[64];
-    char path[128];
+    char dir[PATH_MAX];
+    char path[PATH_MAX];
     an_store *s;
 } fixture;
 
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/annot-auth-XXXXXX");
-    if (!mkdtemp(f->dir)) return -1;
-    snprintf(f->path, sizeof f->path, "%s/ws.annot", f->dir);
-    an_err err;
-    if (an_store_open(f->path, &f->s, &err)) {
-        fprintf(stderr, "open: %s\n", err.msg);
+    if (tl_workspace_open("auth", f->dir, sizeof f->dir, f->path, sizeof f->path, &f->s))
         return -1;
-    }
     *state = f;
     return 0;
 }
@@ -40,16 +35,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
-    an_store_close(f->s);
-    char p[160];
-    const char *suffix[] = {"", "-wal", "-shm"};
-    for (int i = 0; i < 3; i++) {
-        snprintf(p, sizeof p, "%s%s", f->path, suffix[i]);
-        remove(p);
-    }
-    if (rmdir(f->dir) != 0) return -1;
+    int rc = tl_workspace_close(f->dir, f->s);
     free(f);
-    return 0;
+    return rc;
 }
 
 static int64_t make_user(an_store *s, const char *name, an_role role, const char *password)

@@ -14,6 +14,7 @@
 
 #include "base/json.h"
 #include "formats/format.h"
+#include "testlib.h"
 
 /* ---- fixtures ----------------------------------------------------------------------- */
 
@@ -72,41 +73,6 @@ static int on_reject(void *ud, const char *where, const char *reason)
     return 0;
 }
 
-static char tmpdir[64];
-static char realtmp[4096];
-
-static int setup(void **state)
-{
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/annot-coco-XXXXXX");
-    if (!mkdtemp(tmpdir) || !realpath(tmpdir, realtmp)) return -1;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
-static char *path_in(const char *name)
-{
-    static char path[4][512];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(path[k], sizeof path[k], "%s/%s", tmpdir, name);
-    return path[k];
-}
-
-static const char *write_file(const char *name, const char *content)
-{
-    const char *path = path_in(name);
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    fputs(content, f);
-    fclose(f);
-    return path;
-}
 
 static void read_into(const char *path, const an_config *cfg, collect *c)
 {
@@ -173,7 +139,7 @@ static const char *sample =
 
 static void test_read_boxes_crowd_and_paths(void **state)
 {
-    const char *path = write_file("rect.json", sample);
+    const char *path = tl_write_file("rect.json", sample);
     collect c;
     read_into(path, &cfg_rect, &c);
     assert_int_equal(json_array_size(c.rejects), 0);
@@ -181,10 +147,10 @@ static void test_read_boxes_crowd_and_paths(void **state)
 
     /* relative file_name resolves against the JSON's folder; absolute stays */
     char want[1024];
-    snprintf(want, sizeof want, "%s/a.jpg", realtmp);
+    snprintf(want, sizeof want, "%s/a.jpg", tl_dir());
     assert_string_equal(image_of(&c, 0), want);
     assert_string_equal(image_of(&c, 1), "/abs/b.png");
-    snprintf(want, sizeof want, "%s/sub/c.jpg", realtmp);
+    snprintf(want, sizeof want, "%s/sub/c.jpg", tl_dir());
     assert_string_equal(image_of(&c, 2), want);
     snprintf(want, sizeof want, "%s:$.images[0]", path);
     assert_string_equal(json_string_value(json_object_get(record(&c, 0), "where")), want);
@@ -221,7 +187,7 @@ static void test_read_boxes_crowd_and_paths(void **state)
 
 static void test_read_polygons_when_the_config_has_polygonlabels(void **state)
 {
-    const char *path = write_file("poly.json", sample);
+    const char *path = tl_write_file("poly.json", sample);
     collect c;
     read_into(path, &cfg_both, &c);
     assert_int_equal(json_array_size(c.records), 3);
@@ -251,7 +217,7 @@ static void test_read_polygons_when_the_config_has_polygonlabels(void **state)
 
 static void test_read_rejects(void **state)
 {
-    const char *path = write_file(
+    const char *path = tl_write_file(
         "bad.json", "{\"images\":[{\"id\":1,\"file_name\":\"ok.jpg\",\"width\":10,\"height\":10},"
                     "{\"id\":2,\"file_name\":\"bird.jpg\",\"width\":10,\"height\":10},"
                     "{\"id\":3,\"file_name\":\"unknown.jpg\",\"width\":10,\"height\":10},"
@@ -302,15 +268,15 @@ static void test_read_errors(void **state)
     collect c = {json_array(), json_array()};
     an_import_sink sink = {.record = on_record, .reject = on_reject, .ud = &c};
     an_err err;
-    const char *p = write_file("broken.json", "{\"images\": [\n  {\"id\": 1,,}]}");
+    const char *p = tl_write_file("broken.json", "{\"images\": [\n  {\"id\": 1,,}]}");
     assert_int_equal(an_format_coco.read(p, &cfg_rect, &sink, &err), -AN_EINVAL);
     char want[600];
     snprintf(want, sizeof want, "%s:2:", p);
     assert_true(strncmp(err.where, want, strlen(want)) == 0);
-    p = write_file("notcoco.json", "{\"items\": []}");
+    p = tl_write_file("notcoco.json", "{\"items\": []}");
     assert_int_equal(an_format_coco.read(p, &cfg_rect, &sink, &err), -AN_EINVAL);
     assert_non_null(strstr(err.msg, "images"));
-    p = write_file("dupcat.json", "{\"images\":[],\"categories\":[{\"id\":1,\"name\":\"a\"},"
+    p = tl_write_file("dupcat.json", "{\"images\":[],\"categories\":[{\"id\":1,\"name\":\"a\"},"
                                   "{\"id\":1,\"name\":\"b\"}]}");
     assert_int_equal(an_format_coco.read(p, &cfg_rect, &sink, &err), -AN_EINVAL);
     assert_non_null(strstr(err.where, "$.categories[1].id"));
@@ -456,11 +422,11 @@ static void test_round_trip(void **state)
         "\"segmentation\":[[1.1,2.2,31.4,2.2,31.4,42.6,1.1,42.6,17.123456789,20.987654321]]}],"
         "\"categories\":[{\"id\":1,\"name\":\"cat\"},{\"id\":3,\"name\":\"dog\"},"
         "{\"id\":7,\"name\":\"person\"}]}";
-    const char *in = write_file("rt-in.json", src);
-    char *paths[2] = {path_in("rt-1.json"), NULL};
+    const char *in = tl_write_file("rt-in.json", src);
+    const char *paths[2] = {tl_path("rt-1.json"), NULL};
     char p1[512], p2[512];
     snprintf(p1, sizeof p1, "%s", paths[0]);
-    snprintf(p2, sizeof p2, "%s", path_in("rt-2.json"));
+    snprintf(p2, sizeof p2, "%s", tl_path("rt-2.json"));
     const char *cur = in, *outs[2] = {p1, p2};
     json_t *docs[3] = {json_loads(src, 0, NULL), NULL, NULL};
     for (int pass = 0; pass < 2; pass++) {
@@ -545,5 +511,5 @@ int main(void)
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_sniff),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, tl_setup, tl_teardown);
 }

@@ -18,28 +18,23 @@
 #include "base/buf.h"
 #include "base/hash.h"
 #include "store/store.h"
+#include "testlib.h"
 
 static const char *CONFIG = "<View><Text name=\"text\" value=\"$text\"/>"
                             "<Choices name=\"sentiment\" toName=\"text\">"
                             "<Choice value=\"pos\"/><Choice value=\"neg\"/></Choices></View>";
 
 typedef struct fixture {
-    char dir[64];
-    char path[128];
+    char dir[PATH_MAX];
+    char path[PATH_MAX];
     an_store *s;
 } fixture;
 
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/annot-store-XXXXXX");
-    if (!mkdtemp(f->dir)) return -1;
-    snprintf(f->path, sizeof f->path, "%s/ws.annot", f->dir);
-    an_err err;
-    if (an_store_open(f->path, &f->s, &err)) {
-        fprintf(stderr, "open: %s\n", err.msg);
+    if (tl_workspace_open("store", f->dir, sizeof f->dir, f->path, sizeof f->path, &f->s))
         return -1;
-    }
     *state = f;
     return 0;
 }
@@ -47,12 +42,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
-    an_store_close(f->s);
-    char cmd[160];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-    if (system(cmd) != 0) return -1;
+    int rc = tl_workspace_close(f->dir, f->s);
     free(f);
-    return 0;
+    return rc;
 }
 
 static int64_t make_project(an_store *s, const char *name)

@@ -18,14 +18,15 @@
 
 #include "base/hash.h"
 #include "store/store.h"
+#include "testlib.h"
 
 static const char *CONFIG = "<View><Text name=\"text\" value=\"$text\"/>"
                             "<Choices name=\"c\" toName=\"text\">"
                             "<Choice value=\"a\"/><Choice value=\"b\"/></Choices></View>";
 
 typedef struct fixture {
-    char dir[64];
-    char path[128];
+    char dir[PATH_MAX];
+    char path[PATH_MAX];
     an_store *s;
     int64_t pid, tid;
 } fixture;
@@ -62,11 +63,9 @@ static void annotate(an_store *s, int64_t pid, int64_t tid)
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/annot-sread-XXXXXX");
-    if (!mkdtemp(f->dir)) return -1;
-    snprintf(f->path, sizeof f->path, "%s/ws.annot", f->dir);
+    if (tl_workspace_open("sread", f->dir, sizeof f->dir, f->path, sizeof f->path, &f->s))
+        return -1;
     an_err err;
-    if (an_store_open(f->path, &f->s, &err)) return -1;
     if (an_store_project_create(f->s, "p", CONFIG, NULL, &f->pid, &err)) return -1;
     if (an_store_begin(f->s, &err)) return -1;
     f->tid = put_task(f->s, f->pid, "one");
@@ -79,12 +78,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
-    an_store_close(f->s);
-    char cmd[160];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-    if (system(cmd) != 0) return -1;
+    int rc = tl_workspace_close(f->dir, f->s);
     free(f);
-    return 0;
+    return rc;
 }
 
 static int count_cb(void *ud, const an_annotation *a)

@@ -16,6 +16,7 @@
 
 #include "base/hash.h"
 #include "store/store.h"
+#include "testlib.h"
 
 enum { THREADS = 4, COMMITS = 40 };
 
@@ -24,8 +25,8 @@ static const char *CONFIG = "<View><Text name=\"text\" value=\"$text\"/>"
                             "<Choice value=\"a\"/></Choices></View>";
 
 typedef struct fixture {
-    char dir[64];
-    char path[128];
+    char dir[PATH_MAX];
+    char path[PATH_MAX];
     an_store *s;
     int64_t pid, tid;
 } fixture;
@@ -33,11 +34,9 @@ typedef struct fixture {
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/annot-sthreads-XXXXXX");
-    if (!mkdtemp(f->dir)) return -1;
-    snprintf(f->path, sizeof f->path, "%s/ws.annot", f->dir);
+    if (tl_workspace_open("sthreads", f->dir, sizeof f->dir, f->path, sizeof f->path, &f->s))
+        return -1;
     an_err err;
-    if (an_store_open(f->path, &f->s, &err)) return -1;
     if (an_store_project_create(f->s, "p", CONFIG, NULL, &f->pid, &err)) return -1;
     const char *data = "{\"text\":\"one\"}";
     an_task_in t = {.project_id = f->pid, .data = data, .data_len = strlen(data)};
@@ -52,12 +51,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
-    an_store_close(f->s);
-    char cmd[160];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-    if (system(cmd) != 0) return -1;
+    int rc = tl_workspace_close(f->dir, f->s);
     free(f);
-    return 0;
+    return rc;
 }
 
 static int insert_annotation(an_store *s, int64_t pid, int64_t tid, an_err *err)

@@ -53,15 +53,47 @@ static inline int tl_remove_one(const char *path, const struct stat *st, int typ
     return remove(path) == 0 ? 0 : -1;
 }
 
-/* Group teardown: removes the folder and everything in it. Links are removed, never followed
- * (FTW_PHYS), and folders after their contents (FTW_DEPTH); no shell is involved. */
+/* Removes dir and everything in it. Links are removed, never followed (FTW_PHYS), and
+ * folders after their contents (FTW_DEPTH); no shell is involved. */
+static inline int tl_remove_tree(const char *dir)
+{
+    int rc = nftw(dir, tl_remove_one, 16, FTW_DEPTH | FTW_PHYS);
+    if (rc != 0) fprintf(stderr, "teardown: cannot remove all of %s\n", dir);
+    return rc == 0 ? 0 : -1;
+}
+
+/* Group teardown: removes the folder tl_setup made. */
 static inline int tl_teardown(void **state)
 {
     if (!tl_dir()[0]) return 0;
-    int rc = nftw(tl_dir(), tl_remove_one, 16, FTW_DEPTH | FTW_PHYS);
-    if (rc != 0) fprintf(stderr, "teardown: cannot remove all of %s\n", tl_dir());
+    int rc = tl_remove_tree(tl_dir());
     tl_dir()[0] = '\0';
-    return rc == 0 ? 0 : -1;
+    return rc;
+}
+
+/* ---- a workspace of its own -------------------------------------------------------------- */
+
+/* Makes a fresh folder /tmp/annot-NAME-XXXXXX (into dir) and opens a new workspace file in it
+ * (its path into path, the handle into *s). For store tests that need one workspace per test. */
+static inline int tl_workspace_open(const char *name, char *dir, size_t dir_cap, char *path,
+                                    size_t path_cap, an_store **s)
+{
+    snprintf(dir, dir_cap, "/tmp/annot-%s-XXXXXX", name);
+    if (!mkdtemp(dir)) return -1;
+    snprintf(path, path_cap, "%s/ws.annot", dir);
+    an_err err;
+    if (an_store_open(path, s, &err)) {
+        fprintf(stderr, "open %s: %s\n", path, err.msg);
+        return -1;
+    }
+    return 0;
+}
+
+/* Closes s and removes the folder tl_workspace_open made. */
+static inline int tl_workspace_close(const char *dir, an_store *s)
+{
+    an_store_close(s);
+    return tl_remove_tree(dir);
 }
 
 /* ---- files in it -------------------------------------------------------------------- */
