@@ -29,12 +29,13 @@
 
 #include "base/buf.h"
 #include "base/clock.h"
+#include "store/sqlite_int.h"
 
 enum {
     BUSY_TIMEOUT_S = 60,
-    CACHE_KIB = 32768,           /* page cache ceiling per handle */
+    CACHE_KIB = 32768,            /* page cache ceiling per handle */
     AUTOCHECKPOINT_PAGES = 16384, /* log size at which a commit checkpoints (by default) */
-    APPLICATION_ID = 0x616e6e74, /* "annt": marks the file as an annot workspace */
+    APPLICATION_ID = 0x616e6e74,  /* "annt": marks the file as an annot workspace */
 };
 
 /* ---- schema and migrations --------------------------------------------------------------
@@ -237,72 +238,69 @@ static const char *const migrations[] = {
     "CREATE INDEX audit_project ON audit(project_id, id);\n"
     "CREATE INDEX audit_user ON audit(user_id, id);\n"
     "CREATE INDEX reviews_annotation_latest ON reviews(annotation_id, id);\n",
+
+    /* 4: quality control (a project's rules document and the findings its rules produce),
+     * outbound notifications (webhooks and the workspace's settings, which hold the
+     * allow-list for outbound addresses), and rank marks that let an offset page seek. */
+    "CREATE TABLE qc_rules (\n"
+    "  project_id INTEGER PRIMARY KEY REFERENCES projects(id) ON DELETE CASCADE,\n"
+    "  doc TEXT NOT NULL,\n"
+    "  updated_at TEXT NOT NULL\n"
+    ");\n"
+    /* origin: 'submit' (checked as the annotation arrived) or 'batch' (`annot qc`, which
+     * replaces the project's earlier batch findings). annotation_id is NULL for findings
+     * about a task as a whole (consensus-based rules, say). */
+    "CREATE TABLE qc_findings (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  project_id INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,\n"
+    "  task_id INTEGER NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,\n"
+    "  annotation_id INTEGER REFERENCES annotations(id) ON DELETE CASCADE,\n"
+    "  annotator_id INTEGER,\n"
+    "  rule TEXT NOT NULL,\n"
+    "  severity TEXT NOT NULL CHECK (severity IN ('error','warning')),\n"
+    "  place TEXT NOT NULL DEFAULT '',\n"
+    "  message TEXT NOT NULL,\n"
+    "  origin TEXT NOT NULL CHECK (origin IN ('submit','batch')),\n"
+    "  created_at TEXT NOT NULL\n"
+    ");\n"
+    "CREATE INDEX qc_findings_project ON qc_findings(project_id, id);\n"
+    "CREATE INDEX qc_findings_task ON qc_findings(task_id);\n"
+    "CREATE INDEX qc_findings_annotation ON qc_findings(annotation_id);\n"
+    /* Label Studio's webhook fields; project_id NULL sends for every project. */
+    "CREATE TABLE webhooks (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  project_id INTEGER REFERENCES projects(id) ON DELETE CASCADE,\n"
+    "  url TEXT NOT NULL,\n"
+    "  send_payload INTEGER NOT NULL DEFAULT 1,\n"
+    "  send_for_all_actions INTEGER NOT NULL DEFAULT 1,\n"
+    "  actions TEXT NOT NULL DEFAULT '[]',\n"
+    "  headers TEXT NOT NULL DEFAULT '{}',\n"
+    "  is_active INTEGER NOT NULL DEFAULT 1,\n"
+    "  created_by INTEGER,\n"
+    "  created_at TEXT NOT NULL,\n"
+    "  updated_at TEXT NOT NULL\n"
+    ");\n"
+    "CREATE INDEX webhooks_project ON webhooks(project_id);\n"
+    "CREATE TABLE workspace_settings (\n"
+    "  key TEXT PRIMARY KEY,\n"
+    "  value TEXT NOT NULL\n"
+    ") WITHOUT ROWID;\n"
+    /* Every MARK_EVERY-th task of a project in id order: rank (its 0-based position) and
+     * id. The marks present always form a correct prefix: deleting a task drops the marks
+     * at and after it, and the commit that changed a project's tasks extends them again. */
+    "CREATE TABLE task_marks (\n"
+    "  project_id INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,\n"
+    "  rank INTEGER NOT NULL,\n"
+    "  task_id INTEGER NOT NULL,\n"
+    "  PRIMARY KEY (project_id, rank)\n"
+    ") WITHOUT ROWID;\n",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
 /* ---- prepared statements, each prepared once per handle --------------------------------- */
 
-enum stmt_id {
-    ST_BEGIN,
-    ST_BEGIN_READ,
-    ST_COMMIT,
-    ST_ROLLBACK,
-    ST_TASK_INSERT,
-    ST_TASK_HASH_AT,
-    ST_ANNOTATION_INSERT,
-    ST_LABEL_INSERT,
-    ST_PREDICTION_INSERT,
-    ST_COUNTERS_ADD,
-    ST_BATCH_INSERT,
-    ST_BATCH_ADD,
-    ST_USER_INSERT,
-    ST_USER_BY_NAME,
-    ST_USER_BY_ID,
-    ST_USER_ENSURE,
-    ST_PROJECT_INSERT,
-    ST_PROJECT_BY_NAME,
-    ST_PROJECT_BY_ID,
-    ST_LABELED_COUNT,
-    /* schema 2 */
-    ST_USER_SET_PASSWORD,
-    ST_USER_SET_ACTIVE,
-    ST_USER_ACTIVE,
-    ST_USER_AUTH,
-    ST_TOKEN_INSERT,
-    ST_TOKEN_USER,
-    ST_TOKEN_TOUCH,
-    ST_TOKEN_DELETE,
-    ST_SESSION_PURGE,
-    ST_SESSION_INSERT,
-    ST_SESSION_GET,
-    ST_SESSION_DELETE,
-    ST_MEMBER_ADD,
-    ST_MEMBER_REMOVE,
-    ST_MEMBER_IS,
-    ST_TASK_GET,
-    ST_TASK_KEY_OF,
-    ST_TASK_AT_KEY,
-    ST_TASK_SET_KEY,
-    ST_TASK_SET_DATA,
-    ST_TASK_SET_ALL,
-    ST_TASK_DELETE,
-    ST_ANNOTATION_GET,
-    ST_ANNOTATION_SET,
-    ST_ANNOTATION_DELETE,
-    ST_LABELS_DELETE,
-    ST_LOCK,
-    ST_UNLOCK,
-    ST_NEXT_TASK,
-    ST_HINT_GET,
-    ST_HINT_SET,
-    ST_HINT_LOWER,
-    ST_FIRST_OPEN,
-    ST_TASK_MAX,
-    ST_REVIEW_INSERT,
-    ST_AUDIT_INSERT,
-    ST__COUNT
-};
+/* enum stmt_id is in sqlite_int.h. */
 
 #define PROJECT_COLUMNS                                                                            \
     "id, name, created_at, task_count, annotation_count, prediction_count, settings, config"
@@ -338,8 +336,9 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_USER_INSERT] = "INSERT INTO users (name, role, created_at) VALUES (?1, ?2, ?3)",
     [ST_USER_BY_NAME] = "SELECT id, name, role, created_at FROM users WHERE name = ?1",
     [ST_USER_BY_ID] = "SELECT id, name, role, created_at FROM users WHERE id = ?1",
-    [ST_USER_ENSURE] = "INSERT INTO users (id, name, role, created_at) "
-                       "VALUES (?1, 'imported-user-' || ?1, 'annotator', ?2) ON CONFLICT DO NOTHING",
+    [ST_USER_ENSURE] =
+        "INSERT INTO users (id, name, role, created_at) "
+        "VALUES (?1, 'imported-user-' || ?1, 'annotator', ?2) ON CONFLICT DO NOTHING",
     [ST_PROJECT_INSERT] = "INSERT INTO projects (name, created_at, settings, config) "
                           "VALUES (?1, ?2, ?3, ?4)",
     [ST_PROJECT_BY_NAME] = "SELECT " PROJECT_COLUMNS " FROM projects WHERE name = ?1",
@@ -429,44 +428,6 @@ static const char *const stmt_sql[ST__COUNT] = {
         "ON a.id = r.annotation_id WHERE r.id = ?5) END)",
 };
 
-/* Counters of one project accumulated during the open write transaction. */
-typedef struct pending {
-    int64_t project_id;
-    int64_t tasks, annotations, predictions;
-} pending;
-
-enum tx_state { TX_NONE, TX_WRITE, TX_READ };
-
-/* A statement of SQL not in stmt_sql (each_row's queries, listings, rare writes), prepared
- * on first use and kept for the handle's life, like the ST_* ones. busy marks it stepping:
- * a row callback may call back into the store and run the same SQL again, which then gets a
- * statement of its own for that call. */
-enum { SQL_CACHE = 64 };
-typedef struct cached_sql {
-    sqlite3_stmt *st;
-    bool busy;
-} cached_sql;
-
-struct an_store {
-    sqlite3 *db;
-    char *location;
-    int version;
-    enum tx_state tx;
-    int readers; /* open iterators and read_begin calls sharing the TX_READ transaction */
-    int reads_in_write; /* read_begin calls made while a write transaction was open */
-    sqlite3_stmt *stmt[ST__COUNT];
-    cached_sql sql[SQL_CACHE];
-    int n_sql;
-    pending *pend;
-    size_t n_pend, cap_pend, last_pend;
-    char tx_now[32]; /* the open write transaction's start time: "now" for its rows */
-    double busy_since;
-    double busy_limit_s; /* how long the busy handler waits; 0: BUSY_TIMEOUT_S */
-    uint32_t rng;        /* jitter for the busy handler's sleeps */
-    an_wal_cb wal_cb;    /* with autocheckpoint off: told the log's size after commits */
-    void *wal_ud;
-};
-
 /* ---- errors ----------------------------------------------------------------------------- */
 
 static const char *sqlite_advice(int rc)
@@ -493,7 +454,7 @@ static const char *sqlite_advice(int rc)
 }
 
 /* Turns a failed SQLite call into an an_err naming the workspace. */
-static int db_fail(an_store *s, an_err *err, int rc, const char *doing)
+int sq_db_fail(an_store *s, an_err *err, int rc, const char *doing)
 {
     int code = ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED) ? AN_EBUSY : AN_EIO;
     const char *msg = s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc);
@@ -501,7 +462,7 @@ static int db_fail(an_store *s, an_err *err, int rc, const char *doing)
                       sqlite_advice(rc));
 }
 
-static int need_write_tx(an_store *s, an_err *err, const char *what)
+int sq_need_write_tx(an_store *s, an_err *err, const char *what)
 {
     if (s->tx == TX_WRITE) return 0;
     return an_err_set(err, AN_EINTERNAL, what,
@@ -510,21 +471,21 @@ static int need_write_tx(an_store *s, an_err *err, const char *what)
 
 /* ---- statements --------------------------------------------------------------------------- */
 
-static int stmt_get(an_store *s, enum stmt_id id, sqlite3_stmt **out, an_err *err)
+int sq_stmt_get(an_store *s, enum stmt_id id, sqlite3_stmt **out, an_err *err)
 {
     if (!s->stmt[id]) {
         int rc = sqlite3_prepare_v3(s->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
                                     &s->stmt[id], NULL);
-        if (rc != SQLITE_OK) return db_fail(s, err, rc, "preparing a query");
+        if (rc != SQLITE_OK) return sq_db_fail(s, err, rc, "preparing a query");
     }
     *out = s->stmt[id];
     return 0;
 }
 
 /* A statement for sql (an SQLite result code): the cached one when it is free, else
- * (re-entered, or the cache is full) a fresh one. Give it back with sql_release. The text is
+ * (re-entered, or the cache is full) a fresh one. Give it back with sq_sql_release. The text is
  * compared, not the pointer, so callers may pass any string. */
-static int sql_prepare(an_store *s, const char *sql, sqlite3_stmt **out)
+int sq_sql_prepare(an_store *s, const char *sql, sqlite3_stmt **out)
 {
     *out = NULL;
     bool fresh = false;
@@ -547,18 +508,17 @@ static int sql_prepare(an_store *s, const char *sql, sqlite3_stmt **out)
     return SQLITE_OK;
 }
 
-/* sql_prepare with its failure as an an_err. */
-static int sql_acquire(an_store *s, const char *sql, sqlite3_stmt **out, an_err *err,
-                       const char *doing)
+/* sq_sql_prepare with its failure as an an_err. */
+int sq_sql_acquire(an_store *s, const char *sql, sqlite3_stmt **out, an_err *err, const char *doing)
 {
-    int rc = sql_prepare(s, sql, out);
-    return rc == SQLITE_OK ? 0 : db_fail(s, err, rc, doing);
+    int rc = sq_sql_prepare(s, sql, out);
+    return rc == SQLITE_OK ? 0 : sq_db_fail(s, err, rc, doing);
 }
 
-/* Gives a statement from sql_acquire back: a cached one is reset (ending its read of the
+/* Gives a statement from sq_sql_acquire back: a cached one is reset (ending its read of the
  * workspace) and its parameters cleared (they may point at the caller's memory); a fresh
  * one is finalized. */
-static void sql_release(an_store *s, sqlite3_stmt *st)
+void sq_sql_release(an_store *s, sqlite3_stmt *st)
 {
     if (!st) return;
     for (int i = 0; i < s->n_sql; i++)
@@ -572,23 +532,23 @@ static void sql_release(an_store *s, sqlite3_stmt *st)
 }
 
 /* Runs a cached statement that returns no rows (its parameters already bound). */
-static int stmt_run(an_store *s, sqlite3_stmt *st, an_err *err, const char *doing)
+int sq_stmt_run(an_store *s, sqlite3_stmt *st, an_err *err, const char *doing)
 {
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
-    if (rc != SQLITE_DONE) return db_fail(s, err, rc, doing);
+    if (rc != SQLITE_DONE) return sq_db_fail(s, err, rc, doing);
     return 0;
 }
 
-static int exec_id(an_store *s, enum stmt_id id, an_err *err, const char *doing)
+int sq_exec_id(an_store *s, enum stmt_id id, an_err *err, const char *doing)
 {
     sqlite3_stmt *st = NULL;
-    int rc = stmt_get(s, id, &st, err);
+    int rc = sq_stmt_get(s, id, &st, err);
     if (rc) return rc;
-    return stmt_run(s, st, err, doing);
+    return sq_stmt_run(s, st, err, doing);
 }
 
-static void bind_text_or_null(sqlite3_stmt *st, int i, const char *text)
+void sq_bind_text_or_null(sqlite3_stmt *st, int i, const char *text)
 {
     if (text)
         sqlite3_bind_text(st, i, text, -1, SQLITE_STATIC);
@@ -596,7 +556,7 @@ static void bind_text_or_null(sqlite3_stmt *st, int i, const char *text)
         sqlite3_bind_null(st, i);
 }
 
-static void bind_id_or_null(sqlite3_stmt *st, int i, int64_t id)
+void sq_bind_id_or_null(sqlite3_stmt *st, int i, int64_t id)
 {
     if (id > 0)
         sqlite3_bind_int64(st, i, id);
@@ -604,7 +564,7 @@ static void bind_id_or_null(sqlite3_stmt *st, int i, int64_t id)
         sqlite3_bind_null(st, i);
 }
 
-static void bind_real_or_null(sqlite3_stmt *st, int i, double v)
+void sq_bind_real_or_null(sqlite3_stmt *st, int i, double v)
 {
     if (isnan(v))
         sqlite3_bind_null(st, i);
@@ -612,12 +572,12 @@ static void bind_real_or_null(sqlite3_stmt *st, int i, double v)
         sqlite3_bind_double(st, i, v);
 }
 
-static double column_real_or_nan(sqlite3_stmt *st, int i)
+double sq_column_real_or_nan(sqlite3_stmt *st, int i)
 {
     return sqlite3_column_type(st, i) == SQLITE_NULL ? NAN : sqlite3_column_double(st, i);
 }
 
-static char *column_dup(sqlite3_stmt *st, int i)
+char *sq_column_dup(sqlite3_stmt *st, int i)
 {
     const unsigned char *t = sqlite3_column_text(st, i);
     if (!t) return NULL;
@@ -650,21 +610,21 @@ static int pragma_int(an_store *s, const char *sql, int *out, an_err *err)
 {
     sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
-    if (rc != SQLITE_OK) return db_fail(s, err, rc, "reading the workspace header");
+    if (rc != SQLITE_OK) return sq_db_fail(s, err, rc, "reading the workspace header");
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         *out = sqlite3_column_int(st, 0);
         rc = SQLITE_DONE;
     }
     sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) return db_fail(s, err, rc, "reading the workspace header");
+    if (rc != SQLITE_DONE) return sq_db_fail(s, err, rc, "reading the workspace header");
     return 0;
 }
 
-static int exec_sql(an_store *s, const char *sql, an_err *err, const char *doing)
+int sq_exec_sql(an_store *s, const char *sql, an_err *err, const char *doing)
 {
     int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
-    if (rc != SQLITE_OK) return db_fail(s, err, rc, doing);
+    if (rc != SQLITE_OK) return sq_db_fail(s, err, rc, doing);
     return 0;
 }
 
@@ -672,13 +632,13 @@ static int exec_sql(an_store *s, const char *sql, an_err *err, const char *doing
  * write lock, so several processes opening an old workspace at once migrate it once. */
 static int migrate_step(an_store *s, int *version, an_err *err)
 {
-    int rc = exec_id(s, ST_BEGIN, err, "locking the workspace to upgrade it");
+    int rc = sq_exec_id(s, ST_BEGIN, err, "locking the workspace to upgrade it");
     if (rc) return rc;
     int v = 0, app = 0, objects = 0;
     if ((rc = pragma_int(s, "PRAGMA user_version", &v, err))) goto fail;
     if (v >= SCHEMA_VERSION) { /* someone else got there first */
         *version = v;
-        return exec_id(s, ST_COMMIT, err, "upgrading the workspace");
+        return sq_exec_id(s, ST_COMMIT, err, "upgrading the workspace");
     }
     if (v == 0) {
         /* Refuse to add our tables to some other program's database. */
@@ -691,15 +651,15 @@ static int migrate_step(an_store *s, int *version, an_err *err)
             goto fail;
         }
     }
-    if ((rc = exec_sql(s, migrations[v], err, "upgrading the workspace schema"))) goto fail;
+    if ((rc = sq_exec_sql(s, migrations[v], err, "upgrading the workspace schema"))) goto fail;
     char bump[64];
     snprintf(bump, sizeof bump, "PRAGMA user_version = %d", v + 1);
-    if ((rc = exec_sql(s, bump, err, "upgrading the workspace schema"))) goto fail;
-    if ((rc = exec_id(s, ST_COMMIT, err, "upgrading the workspace schema"))) goto fail;
+    if ((rc = sq_exec_sql(s, bump, err, "upgrading the workspace schema"))) goto fail;
+    if ((rc = sq_exec_id(s, ST_COMMIT, err, "upgrading the workspace schema"))) goto fail;
     *version = v + 1;
     return 0;
 fail:
-    if (!sqlite3_get_autocommit(s->db)) exec_id(s, ST_ROLLBACK, NULL, "");
+    if (!sqlite3_get_autocommit(s->db)) sq_exec_id(s, ST_ROLLBACK, NULL, "");
     return rc;
 }
 
@@ -746,7 +706,7 @@ int an_store_open(const char *location, an_store **out, an_err *err)
     int rc = sqlite3_open_v2(
         location, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
-        rc = db_fail(s, err, rc, "opening the workspace");
+        rc = sq_db_fail(s, err, rc, "opening the workspace");
         an_store_close(s);
         return rc;
     }
@@ -768,7 +728,7 @@ int an_store_open(const char *location, an_store **out, an_err *err)
              "PRAGMA wal_autocheckpoint = %d;\n"
              "PRAGMA journal_size_limit = 67108864;\n",
              (int)CACHE_KIB, (int)AUTOCHECKPOINT_PAGES);
-    if ((rc = exec_sql(s, setup, err, "setting up the workspace connection")) ||
+    if ((rc = sq_exec_sql(s, setup, err, "setting up the workspace connection")) ||
         (rc = migrate(s, err))) {
         an_store_close(s);
         return rc;
@@ -811,7 +771,7 @@ int an_store_begin(an_store *s, an_err *err)
         return an_err_set(err, AN_EINTERNAL, "an_store_begin",
                           "a task stream or read transaction is open on this handle; close or "
                           "end it before writing, or write through another handle");
-    int rc = exec_id(s, ST_BEGIN, err, "starting a write transaction");
+    int rc = sq_exec_id(s, ST_BEGIN, err, "starting a write transaction");
     if (rc) return rc;
     s->tx = TX_WRITE;
     s->n_pend = 0;
@@ -825,14 +785,14 @@ int an_store_begin(an_store *s, an_err *err)
 
 static void discard(an_store *s)
 {
-    if (!sqlite3_get_autocommit(s->db)) exec_id(s, ST_ROLLBACK, NULL, "");
+    if (!sqlite3_get_autocommit(s->db)) sq_exec_id(s, ST_ROLLBACK, NULL, "");
     s->tx = TX_NONE;
     s->n_pend = 0;
 }
 
 int an_store_commit(an_store *s, an_err *err)
 {
-    int rc = need_write_tx(s, err, "an_store_commit");
+    int rc = sq_need_write_tx(s, err, "an_store_commit");
     if (rc) return rc;
     if (sqlite3_get_autocommit(s->db)) {
         /* SQLite rolls back on its own after some errors (disk full, I/O error). */
@@ -842,7 +802,7 @@ int an_store_commit(an_store *s, an_err *err)
                           "since begin was saved; fix that error and run the operation again");
     }
     sqlite3_stmt *st = NULL;
-    if ((rc = stmt_get(s, ST_COUNTERS_ADD, &st, err))) goto fail;
+    if ((rc = sq_stmt_get(s, ST_COUNTERS_ADD, &st, err))) goto fail;
     for (size_t i = 0; i < s->n_pend; i++) {
         const pending *p = &s->pend[i];
         if (!p->tasks && !p->annotations && !p->predictions) continue;
@@ -850,9 +810,9 @@ int an_store_commit(an_store *s, an_err *err)
         sqlite3_bind_int64(st, 2, p->tasks);
         sqlite3_bind_int64(st, 3, p->annotations);
         sqlite3_bind_int64(st, 4, p->predictions);
-        if ((rc = stmt_run(s, st, err, "updating the project counters"))) goto fail;
+        if ((rc = sq_stmt_run(s, st, err, "updating the project counters"))) goto fail;
     }
-    if ((rc = exec_id(s, ST_COMMIT, err, "committing"))) goto fail;
+    if ((rc = sq_exec_id(s, ST_COMMIT, err, "committing"))) goto fail;
     s->tx = TX_NONE;
     s->n_pend = 0;
     return 0;
@@ -904,8 +864,8 @@ int an_store_checkpoint(an_store *s, an_checkpoint_mode mode, int wait_ms, int64
                           "a transaction or task stream is open on this handle; checkpoint "
                           "from a handle that is not reading or writing");
     int log = 0, copied = 0;
-    int smode = mode == AN_CHECKPOINT_RESTART ? SQLITE_CHECKPOINT_RESTART
-                                              : SQLITE_CHECKPOINT_PASSIVE;
+    int smode =
+        mode == AN_CHECKPOINT_RESTART ? SQLITE_CHECKPOINT_RESTART : SQLITE_CHECKPOINT_PASSIVE;
     /* A RESTART holds writers off while it waits: it must give up quickly. */
     s->busy_limit_s = wait_ms > 0 ? wait_ms / 1000.0 : 0.001;
     int rc = sqlite3_wal_checkpoint_v2(s->db, "main", smode, &log, &copied);
@@ -919,7 +879,7 @@ int an_store_checkpoint(an_store *s, an_checkpoint_mode mode, int wait_ms, int64
                           "the checkpoint waited %d ms for readers or the writer; retry later",
                           wait_ms);
     }
-    return db_fail(s, err, rc, "checkpointing the workspace");
+    return sq_db_fail(s, err, rc, "checkpointing the workspace");
 }
 
 /* A read_begin inside a write transaction is counted apart (reads_in_write) so that its
@@ -932,7 +892,7 @@ int an_store_read_begin(an_store *s, an_err *err)
         return 0;
     }
     if (s->tx == TX_NONE) {
-        int rc = exec_id(s, ST_BEGIN_READ, err, "starting a read transaction");
+        int rc = sq_exec_id(s, ST_BEGIN_READ, err, "starting a read transaction");
         if (rc) return rc;
         s->tx = TX_READ;
     }
@@ -949,14 +909,14 @@ void an_store_read_end(an_store *s)
     if (s->tx != TX_READ || s->readers <= 0) return;
     if (--s->readers == 0) {
         /* A read-only COMMIT writes nothing; it drops the snapshot and the WAL read lock. */
-        if (!sqlite3_get_autocommit(s->db)) exec_id(s, ST_COMMIT, NULL, "");
+        if (!sqlite3_get_autocommit(s->db)) sq_exec_id(s, ST_COMMIT, NULL, "");
         s->tx = TX_NONE;
     }
 }
 
 /* Runs a single-statement write in the caller's transaction when one is open, else in its
- * own. *own tells the caller to finish it with finish_own. */
-static int begin_own(an_store *s, bool *own, an_err *err)
+ * own. *own tells the caller to finish it with sq_finish_own. */
+int sq_begin_own(an_store *s, bool *own, an_err *err)
 {
     *own = false;
     if (s->tx == TX_WRITE) return 0;
@@ -966,7 +926,7 @@ static int begin_own(an_store *s, bool *own, an_err *err)
     return 0;
 }
 
-static int finish_own(an_store *s, bool own, int rc, an_err *err)
+int sq_finish_own(an_store *s, bool own, int rc, an_err *err)
 {
     if (!own) return rc;
     if (rc) {
@@ -1009,13 +969,13 @@ static void add_pending(an_store *s, an_project *p)
         }
 }
 
-static bool is_unique_violation(int rc)
+bool sq_is_unique_violation(int rc)
 {
     return rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY;
 }
 
 /* "All digits" in the sense of the name_or_id rule: a plain decimal that fits int64. */
-static bool parse_id(const char *text, int64_t *id)
+bool sq_parse_id(const char *text, int64_t *id)
 {
     size_t n = strlen(text);
     if (n == 0 || n > 18) return false;
@@ -1028,7 +988,7 @@ static bool parse_id(const char *text, int64_t *id)
     return true;
 }
 
-static int check_name(const char *name, const char *what, an_err *err)
+int sq_check_name(const char *name, const char *what, an_err *err)
 {
     if (!name || !*name)
         return an_err_set(err, AN_EINVAL, what, "the %s name is empty; give a name", what);
@@ -1043,15 +1003,15 @@ static int check_name(const char *name, const char *what, an_err *err)
 int an_store_user_add(an_store *s, const char *name, an_role role, int64_t *id_out, an_err *err)
 {
     if (id_out) *id_out = 0;
-    int rc = check_name(name, "user", err);
+    int rc = sq_check_name(name, "user", err);
     if (rc) return rc;
     if (an_role_parse(an_role_name(role)) < 0)
         return an_err_set(err, AN_EINVAL, "role",
                           "unknown role %d; use admin, manager, reviewer or annotator", (int)role);
     bool own;
-    if ((rc = begin_own(s, &own, err))) return rc;
+    if ((rc = sq_begin_own(s, &own, err))) return rc;
     sqlite3_stmt *st = NULL;
-    if (!(rc = stmt_get(s, ST_USER_INSERT, &st, err))) {
+    if (!(rc = sq_stmt_get(s, ST_USER_INSERT, &st, err))) {
         sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, an_role_name(role), -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 3, s->tx_now, -1, SQLITE_STATIC);
@@ -1059,14 +1019,14 @@ int an_store_user_add(an_store *s, const char *name, an_role role, int64_t *id_o
         sqlite3_reset(st);
         if (src == SQLITE_DONE) {
             if (id_out) *id_out = sqlite3_last_insert_rowid(s->db);
-        } else if (is_unique_violation(src)) {
+        } else if (sq_is_unique_violation(src)) {
             rc = an_err_set(err, AN_EEXIST, "user",
                             "a user named %s already exists; choose another name", name);
         } else {
-            rc = db_fail(s, err, src, "adding a user");
+            rc = sq_db_fail(s, err, src, "adding a user");
         }
     }
-    return finish_own(s, own, rc, err);
+    return sq_finish_own(s, own, rc, err);
 }
 
 int an_store_user_ensure(an_store *s, int64_t id, an_err *err)
@@ -1075,21 +1035,21 @@ int an_store_user_ensure(an_store *s, int64_t id, an_err *err)
     if (s->tx != TX_WRITE)
         return an_err_set(err, AN_EINTERNAL, "user", "an_store_user_ensure needs a transaction");
     sqlite3_stmt *st = NULL;
-    int rc = stmt_get(s, ST_USER_ENSURE, &st, err);
+    int rc = sq_stmt_get(s, ST_USER_ENSURE, &st, err);
     if (rc) return rc;
     sqlite3_bind_int64(st, 1, id);
     sqlite3_bind_text(st, 2, s->tx_now, -1, SQLITE_STATIC);
-    return stmt_run(s, st, err, "adding an imported annotator");
+    return sq_stmt_run(s, st, err, "adding an imported annotator");
 }
 
 static void user_from_row(sqlite3_stmt *st, an_user *u)
 {
     u->id = sqlite3_column_int64(st, 0);
-    u->name = column_dup(st, 1);
+    u->name = sq_column_dup(st, 1);
     const char *role = (const char *)sqlite3_column_text(st, 2);
     int r = an_role_parse(role);
     u->role = r < 0 ? AN_ROLE_ANNOTATOR : (an_role)r;
-    u->created_at = column_dup(st, 3);
+    u->created_at = sq_column_dup(st, 3);
 }
 
 /* Looks one row up with a cached statement; 1 found (filled by fill), 0 absent. */
@@ -1097,7 +1057,7 @@ static int lookup(an_store *s, enum stmt_id id, const char *text, int64_t num,
                   void (*fill)(sqlite3_stmt *, void *), void *out, an_err *err)
 {
     sqlite3_stmt *st = NULL;
-    int rc = stmt_get(s, id, &st, err);
+    int rc = sq_stmt_get(s, id, &st, err);
     if (rc) return rc;
     if (text)
         sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC);
@@ -1108,7 +1068,7 @@ static int lookup(an_store *s, enum stmt_id id, const char *text, int64_t num,
     sqlite3_reset(st);
     if (src == SQLITE_ROW) return 1;
     if (src == SQLITE_DONE) return 0;
-    return db_fail(s, err, src, "reading the workspace");
+    return sq_db_fail(s, err, src, "reading the workspace");
 }
 
 static void fill_user(sqlite3_stmt *st, void *out)
@@ -1122,7 +1082,7 @@ int an_store_user_get(an_store *s, const char *name_or_id, an_user *out, an_err 
     if (!name_or_id) name_or_id = "";
     int rc = lookup(s, ST_USER_BY_NAME, name_or_id, 0, fill_user, out, err);
     int64_t id;
-    if (rc == 0 && parse_id(name_or_id, &id))
+    if (rc == 0 && sq_parse_id(name_or_id, &id))
         rc = lookup(s, ST_USER_BY_ID, NULL, id, fill_user, out, err);
     if (rc < 0) return rc;
     if (rc == 0)
@@ -1133,10 +1093,10 @@ int an_store_user_get(an_store *s, const char *name_or_id, an_user *out, an_err 
 
 int an_store_user_list(an_store *s, an_user_cb cb, void *ud, an_err *err)
 {
-    /* The callback may call back into the store: sql_acquire copes with that. */
+    /* The callback may call back into the store: sq_sql_acquire copes with that. */
     sqlite3_stmt *st = NULL;
-    int rc = sql_acquire(s, "SELECT id, name, role, created_at FROM users ORDER BY id", &st, err,
-                         "listing users");
+    int rc = sq_sql_acquire(s, "SELECT id, name, role, created_at FROM users ORDER BY id", &st, err,
+                            "listing users");
     if (rc) return rc;
     int ret = 0;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -1146,8 +1106,8 @@ int an_store_user_list(an_store *s, an_user_cb cb, void *ud, an_err *err)
         an_user_clear(&u);
         if (ret) break;
     }
-    if (!ret && rc != SQLITE_DONE) ret = db_fail(s, err, rc, "listing users");
-    sql_release(s, st);
+    if (!ret && rc != SQLITE_DONE) ret = sq_db_fail(s, err, rc, "listing users");
+    sq_sql_release(s, st);
     return ret;
 }
 
@@ -1156,13 +1116,13 @@ int an_store_user_list(an_store *s, an_user_cb cb, void *ud, an_err *err)
 static void project_from_row(sqlite3_stmt *st, an_project *p, bool full)
 {
     p->id = sqlite3_column_int64(st, 0);
-    p->name = column_dup(st, 1);
-    p->created_at = column_dup(st, 2);
+    p->name = sq_column_dup(st, 1);
+    p->created_at = sq_column_dup(st, 2);
     p->task_count = sqlite3_column_int64(st, 3);
     p->annotation_count = sqlite3_column_int64(st, 4);
     p->prediction_count = sqlite3_column_int64(st, 5);
-    p->settings = full ? column_dup(st, 6) : NULL;
-    p->config = full ? column_dup(st, 7) : NULL;
+    p->settings = full ? sq_column_dup(st, 6) : NULL;
+    p->config = full ? sq_column_dup(st, 7) : NULL;
 }
 
 static void fill_project(sqlite3_stmt *st, void *out)
@@ -1174,14 +1134,14 @@ int an_store_project_create(an_store *s, const char *name, const char *config_xm
                             const char *settings_json, int64_t *id_out, an_err *err)
 {
     if (id_out) *id_out = 0;
-    int rc = check_name(name, "project", err);
+    int rc = sq_check_name(name, "project", err);
     if (rc) return rc;
     if (!config_xml)
         return an_err_set(err, AN_EINVAL, "config", "the project has no labeling config; give one");
     bool own;
-    if ((rc = begin_own(s, &own, err))) return rc;
+    if ((rc = sq_begin_own(s, &own, err))) return rc;
     sqlite3_stmt *st = NULL;
-    if (!(rc = stmt_get(s, ST_PROJECT_INSERT, &st, err))) {
+    if (!(rc = sq_stmt_get(s, ST_PROJECT_INSERT, &st, err))) {
         sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, s->tx_now, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 3, settings_json ? settings_json : "{}", -1, SQLITE_STATIC);
@@ -1190,14 +1150,14 @@ int an_store_project_create(an_store *s, const char *name, const char *config_xm
         sqlite3_reset(st);
         if (src == SQLITE_DONE) {
             if (id_out) *id_out = sqlite3_last_insert_rowid(s->db);
-        } else if (is_unique_violation(src)) {
+        } else if (sq_is_unique_violation(src)) {
             rc = an_err_set(err, AN_EEXIST, "project",
                             "a project named %s already exists; choose another name", name);
         } else {
-            rc = db_fail(s, err, src, "creating a project");
+            rc = sq_db_fail(s, err, src, "creating a project");
         }
     }
-    return finish_own(s, own, rc, err);
+    return sq_finish_own(s, own, rc, err);
 }
 
 int an_store_project_get(an_store *s, const char *name_or_id, an_project *out, an_err *err)
@@ -1206,7 +1166,7 @@ int an_store_project_get(an_store *s, const char *name_or_id, an_project *out, a
     if (!name_or_id) name_or_id = "";
     int rc = lookup(s, ST_PROJECT_BY_NAME, name_or_id, 0, fill_project, out, err);
     int64_t id;
-    if (rc == 0 && parse_id(name_or_id, &id))
+    if (rc == 0 && sq_parse_id(name_or_id, &id))
         rc = lookup(s, ST_PROJECT_BY_ID, NULL, id, fill_project, out, err);
     if (rc < 0) return rc;
     if (rc == 0)
@@ -1220,10 +1180,10 @@ int an_store_project_get(an_store *s, const char *name_or_id, an_project *out, a
 int an_store_project_list(an_store *s, an_project_cb cb, void *ud, an_err *err)
 {
     sqlite3_stmt *st = NULL;
-    int rc = sql_acquire(s,
-                         "SELECT id, name, created_at, task_count, annotation_count, "
-                         "prediction_count FROM projects ORDER BY id",
-                         &st, err, "listing projects");
+    int rc = sq_sql_acquire(s,
+                            "SELECT id, name, created_at, task_count, annotation_count, "
+                            "prediction_count FROM projects ORDER BY id",
+                            &st, err, "listing projects");
     if (rc) return rc;
     int ret = 0;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -1234,8 +1194,8 @@ int an_store_project_list(an_store *s, an_project_cb cb, void *ud, an_err *err)
         an_project_clear(&p);
         if (ret) break;
     }
-    if (!ret && rc != SQLITE_DONE) ret = db_fail(s, err, rc, "listing projects");
-    sql_release(s, st);
+    if (!ret && rc != SQLITE_DONE) ret = sq_db_fail(s, err, rc, "listing projects");
+    sq_sql_release(s, st);
     return ret;
 }
 
@@ -1245,10 +1205,10 @@ int an_store_batch_create(an_store *s, int64_t project_id, const char *source, c
                           int64_t *id_out, an_err *err)
 {
     if (id_out) *id_out = 0;
-    int rc = need_write_tx(s, err, "an_store_batch_create");
+    int rc = sq_need_write_tx(s, err, "an_store_batch_create");
     if (rc) return rc;
     sqlite3_stmt *st = NULL;
-    if ((rc = stmt_get(s, ST_BATCH_INSERT, &st, err))) return rc;
+    if ((rc = sq_stmt_get(s, ST_BATCH_INSERT, &st, err))) return rc;
     sqlite3_bind_int64(st, 1, project_id);
     sqlite3_bind_text(st, 2, source ? source : "", -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, format ? format : "", -1, SQLITE_STATIC);
@@ -1259,7 +1219,7 @@ int an_store_batch_create(an_store *s, int64_t project_id, const char *source, c
         return an_err_set(err, AN_ENOTFOUND, "project",
                           "no project numbered %lld; `annot project list` shows them",
                           (long long)project_id);
-    if (src != SQLITE_DONE) return db_fail(s, err, src, "recording an import batch");
+    if (src != SQLITE_DONE) return sq_db_fail(s, err, src, "recording an import batch");
     if (id_out) *id_out = sqlite3_last_insert_rowid(s->db);
     return 0;
 }
@@ -1267,15 +1227,15 @@ int an_store_batch_create(an_store *s, int64_t project_id, const char *source, c
 int an_store_batch_add(an_store *s, int64_t batch_id, int64_t added, int64_t duplicates,
                        int64_t rejected, an_err *err)
 {
-    int rc = need_write_tx(s, err, "an_store_batch_add");
+    int rc = sq_need_write_tx(s, err, "an_store_batch_add");
     if (rc) return rc;
     sqlite3_stmt *st = NULL;
-    if ((rc = stmt_get(s, ST_BATCH_ADD, &st, err))) return rc;
+    if ((rc = sq_stmt_get(s, ST_BATCH_ADD, &st, err))) return rc;
     sqlite3_bind_int64(st, 1, batch_id);
     sqlite3_bind_int64(st, 2, added);
     sqlite3_bind_int64(st, 3, duplicates);
     sqlite3_bind_int64(st, 4, rejected);
-    if ((rc = stmt_run(s, st, err, "updating an import batch"))) return rc;
+    if ((rc = sq_stmt_run(s, st, err, "updating an import batch"))) return rc;
     if (sqlite3_changes(s->db) == 0)
         return an_err_set(err, AN_ENOTFOUND, "batch", "no import batch numbered %lld",
                           (long long)batch_id);
@@ -1294,7 +1254,7 @@ static int missing_task(an_err *err, int64_t task_id, int64_t project_id)
 int an_store_task_insert(an_store *s, const an_task_in *t, int64_t *id_out, an_err *err)
 {
     *id_out = 0;
-    int rc = need_write_tx(s, err, "an_store_task_insert");
+    int rc = sq_need_write_tx(s, err, "an_store_task_insert");
     if (rc) return rc;
     if (!t->data)
         return an_err_set(err, AN_EINVAL, "data", "the task has no data; give a data object");
@@ -1303,19 +1263,20 @@ int an_store_task_insert(an_store *s, const an_task_in *t, int64_t *id_out, an_e
                           "the task's data is larger than 2 GB; split it or store the large "
                           "content as a file and refer to it");
     sqlite3_stmt *st = NULL, *probe = NULL;
-    if ((rc = stmt_get(s, ST_TASK_INSERT, &st, err))) return rc;
+    if ((rc = sq_stmt_get(s, ST_TASK_INSERT, &st, err))) return rc;
     const char *created = t->created_at ? t->created_at : s->tx_now;
     uint64_t key = 0;
-    for (int i = 0; i < 8; i++) key = key << 8 | t->hash[i];
+    for (int i = 0; i < 8; i++)
+        key = key << 8 | t->hash[i];
     /* Each round either inserts, finds the same content (a duplicate), or finds a different
      * content under this key and moves to the next key. */
     for (int round = 0;; round++) {
         sqlite3_bind_int64(st, 1, t->project_id);
-        bind_id_or_null(st, 2, t->batch_id);
+        sq_bind_id_or_null(st, 2, t->batch_id);
         sqlite3_bind_blob(st, 3, t->hash, AN_HASH_BYTES, SQLITE_STATIC);
         sqlite3_bind_text(st, 4, created, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 5, t->updated_at ? t->updated_at : created, -1, SQLITE_STATIC);
-        bind_text_or_null(st, 6, t->meta);
+        sq_bind_text_or_null(st, 6, t->meta);
         sqlite3_bind_text(st, 7, t->data, (int)t->data_len, SQLITE_STATIC);
         sqlite3_bind_int64(st, 8, (sqlite3_int64)key);
         int src = sqlite3_step(st);
@@ -1324,16 +1285,16 @@ int an_store_task_insert(an_store *s, const an_task_in *t, int64_t *id_out, an_e
             return an_err_set(err, AN_ENOTFOUND, "project_id",
                               "no project numbered %lld; `annot project list` shows them",
                               (long long)t->project_id);
-        if (src != SQLITE_DONE) return db_fail(s, err, src, "inserting a task");
+        if (src != SQLITE_DONE) return sq_db_fail(s, err, src, "inserting a task");
         if (sqlite3_changes(s->db) == 1) break;
-        if (!probe && (rc = stmt_get(s, ST_TASK_HASH_AT, &probe, err))) return rc;
+        if (!probe && (rc = sq_stmt_get(s, ST_TASK_HASH_AT, &probe, err))) return rc;
         sqlite3_bind_int64(probe, 1, t->project_id);
         sqlite3_bind_int64(probe, 2, (sqlite3_int64)key);
         src = sqlite3_step(probe);
         bool same = src == SQLITE_ROW && sqlite3_column_bytes(probe, 0) == AN_HASH_BYTES &&
                     memcmp(sqlite3_column_blob(probe, 0), t->hash, AN_HASH_BYTES) == 0;
         sqlite3_reset(probe);
-        if (src != SQLITE_ROW) return db_fail(s, err, src, "checking a task's content hash");
+        if (src != SQLITE_ROW) return sq_db_fail(s, err, src, "checking a task's content hash");
         if (same) return 0; /* same content already in the project */
         if (round > 64)
             return an_err_set(err, AN_EINTERNAL, "content_hash",
@@ -1348,7 +1309,7 @@ int an_store_task_insert(an_store *s, const an_task_in *t, int64_t *id_out, an_e
 int an_store_annotation_insert(an_store *s, const an_annotation_in *a, int64_t *id_out, an_err *err)
 {
     *id_out = 0;
-    int rc = need_write_tx(s, err, "an_store_annotation_insert");
+    int rc = sq_need_write_tx(s, err, "an_store_annotation_insert");
     if (rc) return rc;
     if (!a->result)
         return an_err_set(err, AN_EINVAL, "result",
@@ -1361,13 +1322,13 @@ int an_store_annotation_insert(an_store *s, const an_annotation_in *a, int64_t *
             return an_err_set(err, AN_EINTERNAL, "labels", "label %zu has no control or label name",
                               i);
     sqlite3_stmt *st, *lst = NULL;
-    if ((rc = stmt_get(s, ST_ANNOTATION_INSERT, &st, err))) return rc;
-    if (a->n_labels && (rc = stmt_get(s, ST_LABEL_INSERT, &lst, err))) return rc;
+    if ((rc = sq_stmt_get(s, ST_ANNOTATION_INSERT, &st, err))) return rc;
+    if (a->n_labels && (rc = sq_stmt_get(s, ST_LABEL_INSERT, &lst, err))) return rc;
     const char *created = a->created_at ? a->created_at : s->tx_now;
     sqlite3_bind_int64(st, 1, a->task_id);
     sqlite3_bind_int64(st, 2, a->project_id);
-    bind_id_or_null(st, 3, a->annotator_id);
-    bind_real_or_null(st, 4, a->lead_time);
+    sq_bind_id_or_null(st, 3, a->annotator_id);
+    sq_bind_real_or_null(st, 4, a->lead_time);
     sqlite3_bind_int(st, 5, a->ground_truth ? 1 : 0);
     sqlite3_bind_int(st, 6, a->cancelled ? 1 : 0);
     sqlite3_bind_text(st, 7, created, -1, SQLITE_STATIC);
@@ -1387,7 +1348,7 @@ int an_store_annotation_insert(an_store *s, const an_annotation_in *a, int64_t *
         an_user_clear(&u);
         return missing_task(err, a->task_id, a->project_id);
     }
-    if (src != SQLITE_DONE) return db_fail(s, err, src, "inserting an annotation");
+    if (src != SQLITE_DONE) return sq_db_fail(s, err, src, "inserting an annotation");
     int64_t id = sqlite3_last_insert_rowid(s->db);
     for (size_t i = 0; i < a->n_labels; i++) {
         sqlite3_bind_int64(lst, 1, id);
@@ -1396,7 +1357,7 @@ int an_store_annotation_insert(an_store *s, const an_annotation_in *a, int64_t *
         sqlite3_bind_text(lst, 4, a->labels[i].label, -1, SQLITE_STATIC);
         /* A failure here leaves the annotation row in the transaction; the caller's error
          * path rolls the whole transaction back, as for any failed insert. */
-        if ((rc = stmt_run(s, lst, err, "recording an annotation's labels"))) return rc;
+        if ((rc = sq_stmt_run(s, lst, err, "recording an annotation's labels"))) return rc;
     }
     *id_out = id;
     pending_for(s, a->project_id)->annotations++;
@@ -1406,7 +1367,7 @@ int an_store_annotation_insert(an_store *s, const an_annotation_in *a, int64_t *
 int an_store_prediction_insert(an_store *s, const an_prediction_in *p, int64_t *id_out, an_err *err)
 {
     *id_out = 0;
-    int rc = need_write_tx(s, err, "an_store_prediction_insert");
+    int rc = sq_need_write_tx(s, err, "an_store_prediction_insert");
     if (rc) return rc;
     if (!p->result)
         return an_err_set(err, AN_EINVAL, "result",
@@ -1415,18 +1376,18 @@ int an_store_prediction_insert(an_store *s, const an_prediction_in *p, int64_t *
         return an_err_set(err, AN_EINVAL, "score",
                           "score is infinite; give a finite number or leave it out");
     sqlite3_stmt *st = NULL;
-    if ((rc = stmt_get(s, ST_PREDICTION_INSERT, &st, err))) return rc;
+    if ((rc = sq_stmt_get(s, ST_PREDICTION_INSERT, &st, err))) return rc;
     const char *created = p->created_at ? p->created_at : s->tx_now;
     sqlite3_bind_int64(st, 1, p->task_id);
     sqlite3_bind_int64(st, 2, p->project_id);
     sqlite3_bind_text(st, 3, p->model_version ? p->model_version : "", -1, SQLITE_STATIC);
-    bind_real_or_null(st, 4, p->score);
+    sq_bind_real_or_null(st, 4, p->score);
     sqlite3_bind_text(st, 5, created, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 6, p->result, -1, SQLITE_STATIC);
     int src = sqlite3_step(st);
     sqlite3_reset(st);
     if (src == SQLITE_CONSTRAINT_FOREIGNKEY) return missing_task(err, p->task_id, p->project_id);
-    if (src != SQLITE_DONE) return db_fail(s, err, src, "inserting a prediction");
+    if (src != SQLITE_DONE) return sq_db_fail(s, err, src, "inserting a prediction");
     *id_out = sqlite3_last_insert_rowid(s->db);
     pending_for(s, p->project_id)->predictions++;
     return 0;
@@ -1488,7 +1449,7 @@ static const char *text_at(const an_buf *b, size_t off)
 
 static int iter_fail(an_task_iter *it, an_err *err, int rc)
 {
-    return db_fail(it->s, err, rc, "reading the project's tasks");
+    return sq_db_fail(it->s, err, rc, "reading the project's tasks");
 }
 
 static int iter_prepare(an_task_iter *it, const char *sql, sqlite3_stmt **out, int64_t pid,
@@ -1510,7 +1471,7 @@ int an_store_tasks_open(an_store *s, int64_t project_id, unsigned flags, an_task
     an_buf_init(&it->strs);
     int rc = 0;
     if (s->tx == TX_NONE) {
-        if ((rc = exec_id(s, ST_BEGIN_READ, err, "starting a read transaction"))) goto fail;
+        if ((rc = sq_exec_id(s, ST_BEGIN_READ, err, "starting a read transaction"))) goto fail;
         s->tx = TX_READ;
     }
     if (s->tx == TX_READ) {
@@ -1584,7 +1545,7 @@ static int collect_annotations(an_task_iter *it, int64_t tid, size_t *n, an_err 
             an_annotation_row *r = &it->ann[i];
             r->id = sqlite3_column_int64(st, 1);
             r->annotator_id = sqlite3_column_int64(st, 2); /* NULL reads as 0 */
-            r->lead_time = column_real_or_nan(st, 3);
+            r->lead_time = sq_column_real_or_nan(st, 3);
             r->ground_truth = sqlite3_column_int(st, 4) != 0;
             r->cancelled = sqlite3_column_int(st, 5) != 0;
             it->ann_offs[i].a = keep_text(&it->strs, st, 6);
@@ -1613,7 +1574,7 @@ static int collect_predictions(an_task_iter *it, int64_t tid, size_t *n, an_err 
             an_prediction_row *r = &it->pred[i];
             r->id = sqlite3_column_int64(st, 1);
             it->pred_offs[i].a = keep_text(&it->strs, st, 2);
-            r->score = column_real_or_nan(st, 3);
+            r->score = sq_column_real_or_nan(st, 3);
             it->pred_offs[i].b = keep_text(&it->strs, st, 4);
             it->pred_offs[i].c = keep_text(&it->strs, st, 5);
         }
@@ -1684,7 +1645,7 @@ void an_task_iter_close(an_task_iter *it)
     an_store *s = it->s;
     if (it->owns_read && --s->readers == 0 && s->tx == TX_READ) {
         /* Ends the read transaction; a read-only COMMIT writes nothing. */
-        if (!sqlite3_get_autocommit(s->db)) exec_id(s, ST_COMMIT, NULL, "");
+        if (!sqlite3_get_autocommit(s->db)) sq_exec_id(s, ST_COMMIT, NULL, "");
         s->tx = TX_NONE;
     }
     free(it->ann);
@@ -1701,13 +1662,13 @@ int an_store_label_counts(an_store *s, int64_t project_id, an_label_count_cb cb,
                           an_err *err)
 {
     sqlite3_stmt *st = NULL;
-    int rc = sql_acquire(s,
-                         "SELECT l.from_name, l.label, count(*) "
-                         "FROM annotation_labels l JOIN annotations a "
-                         "ON a.id = l.annotation_id "
-                         "WHERE l.project_id = ?1 AND a.was_cancelled = 0 "
-                         "GROUP BY l.from_name, l.label ORDER BY l.from_name, l.label",
-                         &st, err, "counting labels");
+    int rc = sq_sql_acquire(s,
+                            "SELECT l.from_name, l.label, count(*) "
+                            "FROM annotation_labels l JOIN annotations a "
+                            "ON a.id = l.annotation_id "
+                            "WHERE l.project_id = ?1 AND a.was_cancelled = 0 "
+                            "GROUP BY l.from_name, l.label ORDER BY l.from_name, l.label",
+                            &st, err, "counting labels");
     if (rc) return rc;
     sqlite3_bind_int64(st, 1, project_id);
     int ret = 0;
@@ -1717,21 +1678,21 @@ int an_store_label_counts(an_store *s, int64_t project_id, an_label_count_cb cb,
         ret = cb(ud, from ? from : "", label ? label : "", sqlite3_column_int64(st, 2));
         if (ret) break;
     }
-    if (!ret && rc != SQLITE_DONE) ret = db_fail(s, err, rc, "counting labels");
-    sql_release(s, st);
+    if (!ret && rc != SQLITE_DONE) ret = sq_db_fail(s, err, rc, "counting labels");
+    sq_sql_release(s, st);
     return ret;
 }
 
-int an_store_annotator_counts(an_store *s, int64_t project_id, an_annotator_count_cb cb,
-                              void *ud, an_err *err)
+int an_store_annotator_counts(an_store *s, int64_t project_id, an_annotator_count_cb cb, void *ud,
+                              an_err *err)
 {
     sqlite3_stmt *st = NULL;
-    int rc = sql_acquire(s,
-                         "SELECT coalesce(annotator_id, 0), sum(was_cancelled = 0), "
-                         "sum(was_cancelled <> 0), avg(CASE WHEN was_cancelled = 0 "
-                         "THEN lead_time END) FROM annotations WHERE project_id = ?1 "
-                         "GROUP BY annotator_id ORDER BY annotator_id",
-                         &st, err, "counting annotations per annotator");
+    int rc = sq_sql_acquire(s,
+                            "SELECT coalesce(annotator_id, 0), sum(was_cancelled = 0), "
+                            "sum(was_cancelled <> 0), avg(CASE WHEN was_cancelled = 0 "
+                            "THEN lead_time END) FROM annotations WHERE project_id = ?1 "
+                            "GROUP BY annotator_id ORDER BY annotator_id",
+                            &st, err, "counting annotations per annotator");
     if (rc) return rc;
     sqlite3_bind_int64(st, 1, project_id);
     int ret = 0;
@@ -1745,8 +1706,9 @@ int an_store_annotator_counts(an_store *s, int64_t project_id, an_annotator_coun
         ret = cb(ud, &c);
         if (ret) break;
     }
-    if (!ret && rc != SQLITE_DONE) ret = db_fail(s, err, rc, "counting annotations per annotator");
-    sql_release(s, st);
+    if (!ret && rc != SQLITE_DONE)
+        ret = sq_db_fail(s, err, rc, "counting annotations per annotator");
+    sq_sql_release(s, st);
     return ret;
 }
 
@@ -1754,55 +1716,54 @@ int an_store_labeled_task_count(an_store *s, int64_t project_id, int64_t *out, a
 {
     *out = 0;
     sqlite3_stmt *st = NULL;
-    int rc = stmt_get(s, ST_LABELED_COUNT, &st, err);
+    int rc = sq_stmt_get(s, ST_LABELED_COUNT, &st, err);
     if (rc) return rc;
     sqlite3_bind_int64(st, 1, project_id);
     int src = sqlite3_step(st);
     if (src == SQLITE_ROW) *out = sqlite3_column_int64(st, 0);
     sqlite3_reset(st);
-    if (src != SQLITE_ROW) return db_fail(s, err, src, "counting labeled tasks");
+    if (src != SQLITE_ROW) return sq_db_fail(s, err, src, "counting labeled tasks");
     return 0;
 }
 
 /* ==== schema 2: accounts, access and review ====================================================
  *
  * Small writes here (a password, a membership, an audit entry) join the caller's open write
- * transaction or run their own (begin_own), so a handler can make a change and its audit
+ * transaction or run their own (sq_begin_own), so a handler can make a change and its audit
  * entry commit together. Task and annotation edits need the caller's transaction, as inserts
  * do, because they move the project counters. */
 
 /* Steps a cached statement expected to return at most one row: 1 row (left for the caller
  * to read, who then resets), 0 none (reset done), negative on error (reset done). */
-static int step_one(an_store *s, sqlite3_stmt *st, an_err *err, const char *doing)
+int sq_step_one(an_store *s, sqlite3_stmt *st, an_err *err, const char *doing)
 {
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) return 1;
     sqlite3_reset(st);
     if (rc == SQLITE_DONE) return 0;
-    return db_fail(s, err, rc, doing);
+    return sq_db_fail(s, err, rc, doing);
 }
 
 /* Runs a query with integer parameters, calling row for each row; a non-zero return from
- * row stops and is returned. The statement is cached per handle (sql_acquire), and the
+ * row stops and is returned. The statement is cached per handle (sq_sql_acquire), and the
  * callback may use the store, even to run the same query. */
-typedef int (*row_fn)(sqlite3_stmt *st, void *ctx);
-static int each_row(an_store *s, const char *sql, const int64_t *params, int n_params, row_fn row,
-                    void *ctx, an_err *err, const char *doing)
+int sq_each_row(an_store *s, const char *sql, const int64_t *params, int n_params, row_fn row,
+                void *ctx, an_err *err, const char *doing)
 {
     sqlite3_stmt *st = NULL;
-    int rc = sql_acquire(s, sql, &st, err, doing);
+    int rc = sq_sql_acquire(s, sql, &st, err, doing);
     if (rc) return rc;
     for (int i = 0; i < n_params; i++)
         sqlite3_bind_int64(st, i + 1, params[i]);
     int ret = 0;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW)
         if ((ret = row(st, ctx))) break;
-    if (!ret && rc != SQLITE_DONE) ret = db_fail(s, err, rc, doing);
-    sql_release(s, st);
+    if (!ret && rc != SQLITE_DONE) ret = sq_db_fail(s, err, rc, doing);
+    sq_sql_release(s, st);
     return ret;
 }
 
-static void iso_from_epoch(int64_t t, char out[32])
+void sq_iso_from_epoch(int64_t t, char out[32])
 {
     time_t tt = (time_t)t;
     struct tm tm;
@@ -1811,13 +1772,13 @@ static void iso_from_epoch(int64_t t, char out[32])
              tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
-static int no_user(an_err *err, int64_t id)
+int sq_no_user(an_err *err, int64_t id)
 {
     return an_err_set(err, AN_ENOTFOUND, "user_id",
                       "no user numbered %lld; `annot user list` shows them", (long long)id);
 }
 
-static bool user_exists(an_store *s, int64_t id)
+bool sq_user_exists(an_store *s, int64_t id)
 {
     an_user u = {0};
     bool found = lookup(s, ST_USER_BY_ID, NULL, id, fill_user, &u, NULL) == 1;
@@ -1827,12 +1788,12 @@ static bool user_exists(an_store *s, int64_t id)
 
 /* Runs a cached single-row UPDATE/DELETE by id in the open or an own transaction; sets
  * *changed to the number of rows it changed. */
-static int write_by_id(an_store *s, enum stmt_id id, int64_t a, sqlite3_stmt **pst, bool *own,
-                       an_err *err)
+int sq_write_by_id(an_store *s, enum stmt_id id, int64_t a, sqlite3_stmt **pst, bool *own,
+                   an_err *err)
 {
-    int rc = begin_own(s, own, err);
+    int rc = sq_begin_own(s, own, err);
     if (rc) return rc;
-    if ((rc = stmt_get(s, id, pst, err))) return rc;
+    if ((rc = sq_stmt_get(s, id, pst, err))) return rc;
     sqlite3_bind_int64(*pst, 1, a);
     return 0;
 }
@@ -1847,36 +1808,37 @@ int an_store_user_set_password(an_store *s, int64_t user_id, const char *hash_or
                           "an_password_hash produced");
     sqlite3_stmt *st = NULL;
     bool own = false;
-    int rc = write_by_id(s, ST_USER_SET_PASSWORD, user_id, &st, &own, err);
+    int rc = sq_write_by_id(s, ST_USER_SET_PASSWORD, user_id, &st, &own, err);
     if (!rc) {
-        bind_text_or_null(st, 2, hash_or_null);
-        rc = stmt_run(s, st, err, "setting a password");
-        if (!rc && sqlite3_changes(s->db) == 0) rc = no_user(err, user_id);
+        sq_bind_text_or_null(st, 2, hash_or_null);
+        rc = sq_stmt_run(s, st, err, "setting a password");
+        if (!rc && sqlite3_changes(s->db) == 0) rc = sq_no_user(err, user_id);
     }
-    return finish_own(s, own, rc, err);
+    return sq_finish_own(s, own, rc, err);
 }
 
 int an_store_user_set_active(an_store *s, int64_t user_id, bool active, an_err *err)
 {
     sqlite3_stmt *st = NULL;
     bool own = false;
-    int rc = write_by_id(s, ST_USER_SET_ACTIVE, user_id, &st, &own, err);
+    int rc = sq_write_by_id(s, ST_USER_SET_ACTIVE, user_id, &st, &own, err);
     if (!rc) {
         sqlite3_bind_int(st, 2, active ? 1 : 0);
-        rc = stmt_run(s, st, err, "activating or deactivating a user");
-        if (!rc && sqlite3_changes(s->db) == 0) rc = no_user(err, user_id);
+        rc = sq_stmt_run(s, st, err, "activating or deactivating a user");
+        if (!rc && sqlite3_changes(s->db) == 0) rc = sq_no_user(err, user_id);
     }
-    return finish_own(s, own, rc, err);
+    return sq_finish_own(s, own, rc, err);
 }
 
 int an_store_user_is_active(an_store *s, int64_t user_id, bool *active, an_err *err)
 {
     *active = false;
     sqlite3_stmt *st = NULL;
-    int rc = stmt_get(s, ST_USER_ACTIVE, &st, err);
+    int rc = sq_stmt_get(s, ST_USER_ACTIVE, &st, err);
     if (rc) return rc;
     sqlite3_bind_int64(st, 1, user_id);
-    if ((rc = step_one(s, st, err, "reading a user")) <= 0) return rc < 0 ? rc : no_user(err, user_id);
+    if ((rc = sq_step_one(s, st, err, "reading a user")) <= 0)
+        return rc < 0 ? rc : sq_no_user(err, user_id);
     *active = sqlite3_column_int(st, 0) != 0;
     sqlite3_reset(st);
     return 0;
@@ -1888,14 +1850,13 @@ int an_store_user_auth(an_store *s, const char *name, an_user *out, char **passw
     memset(out, 0, sizeof *out);
     *password_hash = NULL;
     sqlite3_stmt *st = NULL;
-    int rc = stmt_get(s, ST_USER_AUTH, &st, err);
+    int rc = sq_stmt_get(s, ST_USER_AUTH, &st, err);
     if (rc) return rc;
     sqlite3_bind_text(st, 1, name ? name : "", -1, SQLITE_STATIC);
-    if ((rc = step_one(s, st, err, "reading a user")) < 0) return rc;
-    if (rc == 0)
-        return an_err_set(err, AN_ENOTFOUND, "user", "no active user has that name");
+    if ((rc = sq_step_one(s, st, err, "reading a user")) < 0) return rc;
+    if (rc == 0) return an_err_set(err, AN_ENOTFOUND, "user", "no active user has that name");
     user_from_row(st, out);
-    *password_hash = column_dup(st, 4);
+    *password_hash = sq_column_dup(st, 4);
     sqlite3_reset(st);
     return 0;
 }
@@ -1905,7 +1866,7 @@ int an_store_user_by_id(an_store *s, int64_t id, an_user *out, an_err *err)
     memset(out, 0, sizeof *out);
     int rc = lookup(s, ST_USER_BY_ID, NULL, id, fill_user, out, err);
     if (rc < 0) return rc;
-    if (rc == 0) return no_user(err, id);
+    if (rc == 0) return sq_no_user(err, id);
     return 0;
 }
 
@@ -1919,10 +1880,10 @@ int an_store_token_add(an_store *s, int64_t user_id, const uint8_t hash[AN_SECRE
         return an_err_set(err, AN_EINVAL, "label",
                           "the token label is longer than 200 bytes; choose a shorter one");
     bool own;
-    int rc = begin_own(s, &own, err);
+    int rc = sq_begin_own(s, &own, err);
     if (rc) return rc;
     sqlite3_stmt *st = NULL;
-    if (!(rc = stmt_get(s, ST_TOKEN_INSERT, &st, err))) {
+    if (!(rc = sq_stmt_get(s, ST_TOKEN_INSERT, &st, err))) {
         sqlite3_bind_int64(st, 1, user_id);
         sqlite3_bind_blob(st, 2, hash, AN_SECRET_HASH_BYTES, SQLITE_STATIC);
         sqlite3_bind_text(st, 3, label ? label : "", -1, SQLITE_STATIC);
@@ -1932,14 +1893,14 @@ int an_store_token_add(an_store *s, int64_t user_id, const uint8_t hash[AN_SECRE
         if (src == SQLITE_DONE) {
             if (id_out) *id_out = sqlite3_last_insert_rowid(s->db);
         } else if (src == SQLITE_CONSTRAINT_FOREIGNKEY) {
-            rc = no_user(err, user_id);
-        } else if (is_unique_violation(src)) {
+            rc = sq_no_user(err, user_id);
+        } else if (sq_is_unique_violation(src)) {
             rc = an_err_set(err, AN_EEXIST, "token", "this token is already stored");
         } else {
-            rc = db_fail(s, err, src, "storing a token");
+            rc = sq_db_fail(s, err, src, "storing a token");
         }
     }
-    return finish_own(s, own, rc, err);
+    return sq_finish_own(s, own, rc, err);
 }
 
 enum { TOKEN_TOUCH_S = 60 };
@@ -1951,19 +1912,19 @@ static void token_touch(an_store *s, int64_t token_id)
     if (s->tx == TX_READ) return;
     bool own;
     an_err ignored;
-    if (begin_own(s, &own, &ignored)) return;
+    if (sq_begin_own(s, &own, &ignored)) return;
     sqlite3_stmt *st = NULL;
-    int rc = stmt_get(s, ST_TOKEN_TOUCH, &st, &ignored);
+    int rc = sq_stmt_get(s, ST_TOKEN_TOUCH, &st, &ignored);
     if (!rc) {
         char now[32], stale[32];
         an_now_iso(now);
-        iso_from_epoch((int64_t)time(NULL) - TOKEN_TOUCH_S, stale);
+        sq_iso_from_epoch((int64_t)time(NULL) - TOKEN_TOUCH_S, stale);
         sqlite3_bind_int64(st, 1, token_id);
         sqlite3_bind_text(st, 2, now, -1, SQLITE_TRANSIENT);
         sqlite3_bind_text(st, 3, stale, -1, SQLITE_TRANSIENT);
-        rc = stmt_run(s, st, &ignored, "recording a token's use");
+        rc = sq_stmt_run(s, st, &ignored, "recording a token's use");
     }
-    finish_own(s, own, rc, &ignored);
+    sq_finish_own(s, own, rc, &ignored);
 }
 
 int an_store_token_user(an_store *s, const uint8_t hash[AN_SECRET_HASH_BYTES], an_user *out,
@@ -1971,16 +1932,16 @@ int an_store_token_user(an_store *s, const uint8_t hash[AN_SECRET_HASH_BYTES], a
 {
     memset(out, 0, sizeof *out);
     sqlite3_stmt *st = NULL;
-    int rc = stmt_get(s, ST_TOKEN_USER, &st, err);
+    int rc = sq_stmt_get(s, ST_TOKEN_USER, &st, err);
     if (rc) return rc;
     sqlite3_bind_blob(st, 1, hash, AN_SECRET_HASH_BYTES, SQLITE_STATIC);
-    if ((rc = step_one(s, st, err, "checking a token")) < 0) return rc;
+    if ((rc = sq_step_one(s, st, err, "checking a token")) < 0) return rc;
     if (rc == 0) return an_err_set(err, AN_ENOTFOUND, "token", "unknown or revoked token");
     user_from_row(st, out);
     int64_t token_id = sqlite3_column_int64(st, 4);
     const char *last = (const char *)sqlite3_column_text(st, 5);
     char stale[32];
-    iso_from_epoch((int64_t)time(NULL) - TOKEN_TOUCH_S, stale);
+    sq_iso_from_epoch((int64_t)time(NULL) - TOKEN_TOUCH_S, stale);
     bool touch = !last || strcmp(last, stale) < 0;
     sqlite3_reset(st);
     if (touch) token_touch(s, token_id);
@@ -1991,18 +1952,19 @@ int an_store_token_delete(an_store *s, int64_t token_id, int64_t user_id, an_err
 {
     sqlite3_stmt *st = NULL;
     bool own = false;
-    int rc = write_by_id(s, ST_TOKEN_DELETE, token_id, &st, &own, err);
+    int rc = sq_write_by_id(s, ST_TOKEN_DELETE, token_id, &st, &own, err);
     if (!rc) {
         sqlite3_bind_int64(st, 2, user_id);
-        rc = stmt_run(s, st, err, "revoking a token");
+        rc = sq_stmt_run(s, st, err, "revoking a token");
         if (!rc && sqlite3_changes(s->db) == 0)
             rc = an_err_set(err, AN_ENOTFOUND, "token", "no token numbered %lld%s",
                             (long long)token_id, user_id > 0 ? " of this user" : "");
     }
-    return finish_own(s, own, rc, err);
+    return sq_finish_own(s, own, rc, err);
 }
 
-/* ---- sessions ----------------------------------------------------------------------------------- */
+/* ---- sessions -----------------------------------------------------------------------------------
+ */
 
 int an_store_session_add(an_store *s, const uint8_t hash[AN_SECRET_HASH_BYTES], int64_t user_id,
                          const char *csrf, int64_t expires_at, an_err *err)
@@ -2010,14 +1972,14 @@ int an_store_session_add(an_store *s, const uint8_t hash[AN_SECRET_HASH_BYTES], 
     if (!csrf || !*csrf || strlen(csrf) > 255)
         return an_err_set(err, AN_EINVAL, "csrf", "the CSRF token is empty or too long");
     bool own;
-    int rc = begin_own(s, &own, err);
+    int rc = sq_begin_own(s, &own, err);
     if (rc) return rc;
     sqlite3_stmt *purge = NULL, *st = NULL;
-    if (!(rc = stmt_get(s, ST_SESSION_PURGE, &purge, err))) {
+    if (!(rc = sq_stmt_get(s, ST_SESSION_PURGE, &purge, err))) {
         sqlite3_bind_int64(purge, 1, (int64_t)time(NULL));
-        rc = stmt_run(s, purge, err, "removing expired sessions");
+        rc = sq_stmt_run(s, purge, err, "removing expired sessions");
     }
-    if (!rc && !(rc = stmt_get(s, ST_SESSION_INSERT, &st, err))) {
+    if (!rc && !(rc = sq_stmt_get(s, ST_SESSION_INSERT, &st, err))) {
         sqlite3_bind_blob(st, 1, hash, AN_SECRET_HASH_BYTES, SQLITE_STATIC);
         sqlite3_bind_int64(st, 2, user_id);
         sqlite3_bind_text(st, 3, csrf, -1, SQLITE_STATIC);
@@ -2026,13 +1988,13 @@ int an_store_session_add(an_store *s, const uint8_t hash[AN_SECRET_HASH_BYTES], 
         int src = sqlite3_step(st);
         sqlite3_reset(st);
         if (src == SQLITE_CONSTRAINT_FOREIGNKEY)
-            rc = no_user(err, user_id);
-        else if (is_unique_violation(src))
+            rc = sq_no_user(err, user_id);
+        else if (sq_is_unique_violation(src))
             rc = an_err_set(err, AN_EEXIST, "session", "this session is already stored");
         else if (src != SQLITE_DONE)
-            rc = db_fail(s, err, src, "storing a session");
+            rc = sq_db_fail(s, err, src, "storing a session");
     }
-    return finish_own(s, own, rc, err);
+    return sq_finish_own(s, own, rc, err);
 }
 
 int an_store_session_get(an_store *s, const uint8_t hash[AN_SECRET_HASH_BYTES], an_user *out,
@@ -2041,16 +2003,15 @@ int an_store_session_get(an_store *s, const uint8_t hash[AN_SECRET_HASH_BYTES], 
     memset(out, 0, sizeof *out);
     *csrf = NULL;
     sqlite3_stmt *st = NULL;
-    int rc = stmt_get(s, ST_SESSION_GET, &st, err);
+    int rc = sq_stmt_get(s, ST_SESSION_GET, &st, err);
     if (rc) return rc;
     sqlite3_bind_blob(st, 1, hash, AN_SECRET_HASH_BYTES, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, (int64_t)time(NULL));
-    if ((rc = step_one(s, st, err, "checking a session")) < 0) return rc;
+    if ((rc = sq_step_one(s, st, err, "checking a session")) < 0) return rc;
     if (rc == 0)
-        return an_err_set(err, AN_ENOTFOUND, "session",
-                          "unknown or expired session; log in again");
+        return an_err_set(err, AN_ENOTFOUND, "session", "unknown or expired session; log in again");
     user_from_row(st, out);
-    *csrf = column_dup(st, 4);
+    *csrf = sq_column_dup(st, 4);
     sqlite3_reset(st);
     return 0;
 }
@@ -2058,19 +2019,20 @@ int an_store_session_get(an_store *s, const uint8_t hash[AN_SECRET_HASH_BYTES], 
 int an_store_session_delete(an_store *s, const uint8_t hash[AN_SECRET_HASH_BYTES], an_err *err)
 {
     bool own;
-    int rc = begin_own(s, &own, err);
+    int rc = sq_begin_own(s, &own, err);
     if (rc) return rc;
     sqlite3_stmt *st = NULL;
-    if (!(rc = stmt_get(s, ST_SESSION_DELETE, &st, err))) {
+    if (!(rc = sq_stmt_get(s, ST_SESSION_DELETE, &st, err))) {
         sqlite3_bind_blob(st, 1, hash, AN_SECRET_HASH_BYTES, SQLITE_STATIC);
-        rc = stmt_run(s, st, err, "ending a session");
+        rc = sq_stmt_run(s, st, err, "ending a session");
     }
-    return finish_own(s, own, rc, err);
+    return sq_finish_own(s, own, rc, err);
 }
 
-/* ---- memberships -------------------------------------------------------------------------------- */
+/* ---- memberships --------------------------------------------------------------------------------
+ */
 
-static int no_project(an_err *err, int64_t id)
+int sq_no_project(an_err *err, int64_t id)
 {
     return an_err_set(err, AN_ENOTFOUND, "project_id",
                       "no project numbered %lld; `annot project list` shows them", (long long)id);
@@ -2080,44 +2042,45 @@ int an_store_member_add(an_store *s, int64_t project_id, int64_t user_id, an_err
 {
     sqlite3_stmt *st = NULL;
     bool own = false;
-    int rc = write_by_id(s, ST_MEMBER_ADD, project_id, &st, &own, err);
+    int rc = sq_write_by_id(s, ST_MEMBER_ADD, project_id, &st, &own, err);
     if (!rc) {
         sqlite3_bind_int64(st, 2, user_id);
         int src = sqlite3_step(st);
         sqlite3_reset(st);
         if (src == SQLITE_CONSTRAINT_FOREIGNKEY)
-            rc = user_exists(s, user_id) ? no_project(err, project_id) : no_user(err, user_id);
+            rc = sq_user_exists(s, user_id) ? sq_no_project(err, project_id)
+                                            : sq_no_user(err, user_id);
         else if (src != SQLITE_DONE)
-            rc = db_fail(s, err, src, "adding a project member");
+            rc = sq_db_fail(s, err, src, "adding a project member");
     }
-    return finish_own(s, own, rc, err);
+    return sq_finish_own(s, own, rc, err);
 }
 
 int an_store_member_remove(an_store *s, int64_t project_id, int64_t user_id, an_err *err)
 {
     sqlite3_stmt *st = NULL;
     bool own = false;
-    int rc = write_by_id(s, ST_MEMBER_REMOVE, project_id, &st, &own, err);
+    int rc = sq_write_by_id(s, ST_MEMBER_REMOVE, project_id, &st, &own, err);
     if (!rc) {
         sqlite3_bind_int64(st, 2, user_id);
-        rc = stmt_run(s, st, err, "removing a project member");
+        rc = sq_stmt_run(s, st, err, "removing a project member");
         if (!rc && sqlite3_changes(s->db) == 0)
             rc = an_err_set(err, AN_ENOTFOUND, "user_id",
                             "user %lld is not a member of project %lld", (long long)user_id,
                             (long long)project_id);
     }
-    return finish_own(s, own, rc, err);
+    return sq_finish_own(s, own, rc, err);
 }
 
 int an_store_is_member(an_store *s, int64_t project_id, int64_t user_id, bool *out, an_err *err)
 {
     *out = false;
     sqlite3_stmt *st = NULL;
-    int rc = stmt_get(s, ST_MEMBER_IS, &st, err);
+    int rc = sq_stmt_get(s, ST_MEMBER_IS, &st, err);
     if (rc) return rc;
     sqlite3_bind_int64(st, 1, project_id);
     sqlite3_bind_int64(st, 2, user_id);
-    if ((rc = step_one(s, st, err, "checking a membership")) < 0) return rc;
+    if ((rc = sq_step_one(s, st, err, "checking a membership")) < 0) return rc;
     if (rc == 1) sqlite3_reset(st);
     *out = rc == 1;
     return 0;
@@ -2141,10 +2104,10 @@ static int user_row(sqlite3_stmt *st, void *ctx)
 int an_store_member_list(an_store *s, int64_t project_id, an_user_cb cb, void *ud, an_err *err)
 {
     user_cb_ctx c = {cb, ud};
-    return each_row(s,
-                    "SELECT u.id, u.name, u.role, u.created_at FROM memberships m "
-                    "JOIN users u ON u.id = m.user_id WHERE m.project_id = ?1 ORDER BY u.id",
-                    &project_id, 1, user_row, &c, err, "listing project members");
+    return sq_each_row(s,
+                       "SELECT u.id, u.name, u.role, u.created_at FROM memberships m "
+                       "JOIN users u ON u.id = m.user_id WHERE m.project_id = ?1 ORDER BY u.id",
+                       &project_id, 1, user_row, &c, err, "listing project members");
 }
 
 typedef struct id_cb_ctx {
@@ -2161,9 +2124,9 @@ static int id_row(sqlite3_stmt *st, void *ctx)
 int an_store_user_projects(an_store *s, int64_t user_id, an_id_cb cb, void *ud, an_err *err)
 {
     id_cb_ctx c = {cb, ud};
-    return each_row(s,
-                    "SELECT project_id FROM memberships WHERE user_id = ?1 ORDER BY project_id",
-                    &user_id, 1, id_row, &c, err, "listing a user's projects");
+    return sq_each_row(s,
+                       "SELECT project_id FROM memberships WHERE user_id = ?1 ORDER BY project_id",
+                       &user_id, 1, id_row, &c, err, "listing a user's projects");
 }
 
 /* ---- next-task low-water marks (see next_hints in migration 2) ------------------------------ */
@@ -2173,11 +2136,11 @@ int an_store_user_projects(an_store *s, int64_t user_id, an_id_cb cb, void *ud, 
 static int lower_next_hint(an_store *s, int64_t pid, int64_t task_id, an_err *err)
 {
     sqlite3_stmt *st = NULL;
-    int rc = stmt_get(s, ST_HINT_LOWER, &st, err);
+    int rc = sq_stmt_get(s, ST_HINT_LOWER, &st, err);
     if (rc) return rc;
     sqlite3_bind_int64(st, 1, pid);
     sqlite3_bind_int64(st, 2, task_id);
-    return stmt_run(s, st, err, "updating the next-task mark");
+    return sq_stmt_run(s, st, err, "updating the next-task mark");
 }
 
 /* Reads one integer from a cached statement with integer parameters; *found false when
@@ -2188,11 +2151,11 @@ static int query_int(an_store *s, enum stmt_id id, const int64_t *params, int n,
     *found = false;
     *out = 0;
     sqlite3_stmt *st = NULL;
-    int rc = stmt_get(s, id, &st, err);
+    int rc = sq_stmt_get(s, id, &st, err);
     if (rc) return rc;
     for (int i = 0; i < n; i++)
         sqlite3_bind_int64(st, i + 1, params[i]);
-    if ((rc = step_one(s, st, err, "finding the next task")) <= 0) return rc;
+    if ((rc = sq_step_one(s, st, err, "finding the next task")) <= 0) return rc;
     if (sqlite3_column_type(st, 0) != SQLITE_NULL) {
         *found = true;
         *out = sqlite3_column_int64(st, 0);
@@ -2224,11 +2187,11 @@ static int advance_next_hint(an_store *s, int64_t pid, int overlap, int64_t *low
     }
     if (first == old) return 0;
     sqlite3_stmt *st = NULL;
-    if ((rc = stmt_get(s, ST_HINT_SET, &st, err))) return rc;
+    if ((rc = sq_stmt_get(s, ST_HINT_SET, &st, err))) return rc;
     sqlite3_bind_int64(st, 1, pid);
     sqlite3_bind_int(st, 2, overlap);
     sqlite3_bind_int64(st, 3, first);
-    if ((rc = stmt_run(s, st, err, "updating the next-task mark"))) return rc;
+    if ((rc = sq_stmt_run(s, st, err, "updating the next-task mark"))) return rc;
     *low = first;
     return 0;
 }
@@ -2244,17 +2207,17 @@ int an_store_task_get(an_store *s, int64_t task_id, an_task *out, an_err *err)
 {
     memset(out, 0, sizeof *out);
     sqlite3_stmt *st = NULL;
-    int rc = stmt_get(s, ST_TASK_GET, &st, err);
+    int rc = sq_stmt_get(s, ST_TASK_GET, &st, err);
     if (rc) return rc;
     sqlite3_bind_int64(st, 1, task_id);
-    if ((rc = step_one(s, st, err, "reading a task")) < 0) return rc;
+    if ((rc = sq_step_one(s, st, err, "reading a task")) < 0) return rc;
     if (rc == 0) return no_task(err, task_id);
     out->id = sqlite3_column_int64(st, 0);
     out->project_id = sqlite3_column_int64(st, 1);
-    out->meta = column_dup(st, 2);
-    out->created_at = column_dup(st, 3);
-    out->updated_at = column_dup(st, 4);
-    out->data = column_dup(st, 5);
+    out->meta = sq_column_dup(st, 2);
+    out->created_at = sq_column_dup(st, 3);
+    out->updated_at = sq_column_dup(st, 4);
+    out->data = sq_column_dup(st, 5);
     out->data_len = (size_t)sqlite3_column_bytes(st, 5);
     if (!out->data) out->data = an_xstrdup("");
     out->annotation_count = sqlite3_column_int64(st, 6);
@@ -2290,7 +2253,7 @@ static int brief_row(sqlite3_stmt *st, void *ctx)
 
 enum { PAGE_MAX = 10000 };
 
-static int check_page(int64_t offset, int *limit, an_err *err)
+int sq_check_page(int64_t offset, int *limit, an_err *err)
 {
     if (offset < 0)
         return an_err_set(err, AN_EINVAL, "offset", "the offset is negative; give 0 or more");
@@ -2303,26 +2266,26 @@ static int check_page(int64_t offset, int *limit, an_err *err)
 int an_store_task_page(an_store *s, int64_t project_id, int64_t offset, int limit,
                        an_task_brief_cb cb, void *ud, an_err *err)
 {
-    int rc = check_page(offset, &limit, err);
+    int rc = sq_check_page(offset, &limit, err);
     if (rc || limit == 0) return rc;
     brief_ctx c = {cb, ud};
     int64_t params[] = {project_id, offset, limit};
-    return each_row(s,
-                    TASK_BRIEF_SELECT "WHERE t.project_id = ?1 ORDER BY t.id LIMIT ?3 OFFSET ?2",
-                    params, 3, brief_row, &c, err, "listing tasks");
+    return sq_each_row(s,
+                       TASK_BRIEF_SELECT "WHERE t.project_id = ?1 ORDER BY t.id LIMIT ?3 OFFSET ?2",
+                       params, 3, brief_row, &c, err, "listing tasks");
 }
 
 int an_store_task_after(an_store *s, int64_t project_id, int64_t after_id, int limit,
                         an_task_brief_cb cb, void *ud, an_err *err)
 {
-    int rc = check_page(0, &limit, err);
+    int rc = sq_check_page(0, &limit, err);
     if (rc || limit == 0) return rc;
     brief_ctx c = {cb, ud};
     int64_t params[] = {project_id, after_id, limit};
-    return each_row(s,
-                    TASK_BRIEF_SELECT "WHERE t.project_id = ?1 AND t.id > ?2 ORDER BY t.id "
-                                      "LIMIT ?3",
-                    params, 3, brief_row, &c, err, "listing tasks");
+    return sq_each_row(s,
+                       TASK_BRIEF_SELECT "WHERE t.project_id = ?1 AND t.id > ?2 ORDER BY t.id "
+                                         "LIMIT ?3",
+                       params, 3, brief_row, &c, err, "listing tasks");
 }
 
 static uint64_t home_key(const void *hash)
@@ -2340,11 +2303,11 @@ static int task_at_key(an_store *s, int64_t pid, uint64_t key, int64_t *id, uint
                        uint8_t hash[AN_HASH_BYTES], an_err *err)
 {
     sqlite3_stmt *st = NULL;
-    int rc = stmt_get(s, ST_TASK_AT_KEY, &st, err);
+    int rc = sq_stmt_get(s, ST_TASK_AT_KEY, &st, err);
     if (rc) return rc;
     sqlite3_bind_int64(st, 1, pid);
     sqlite3_bind_int64(st, 2, (sqlite3_int64)key);
-    if ((rc = step_one(s, st, err, "checking a task's content hash")) <= 0) return rc;
+    if ((rc = sq_step_one(s, st, err, "checking a task's content hash")) <= 0) return rc;
     *id = sqlite3_column_int64(st, 0);
     bool ok = sqlite3_column_bytes(st, 1) == AN_HASH_BYTES;
     if (ok) {
@@ -2367,7 +2330,7 @@ static int task_at_key(an_store *s, int64_t pid, uint64_t key, int64_t *id, uint
 static int fill_key_hole(an_store *s, int64_t pid, uint64_t hole, an_err *err)
 {
     sqlite3_stmt *set = NULL;
-    int rc = stmt_get(s, ST_TASK_SET_KEY, &set, err);
+    int rc = sq_stmt_get(s, ST_TASK_SET_KEY, &set, err);
     if (rc) return rc;
     for (uint64_t j = hole + 1;; j++) {
         int64_t id = 0;
@@ -2378,7 +2341,7 @@ static int fill_key_hole(an_store *s, int64_t pid, uint64_t hole, an_err *err)
         if (j - home >= j - hole) {
             sqlite3_bind_int64(set, 1, id);
             sqlite3_bind_int64(set, 2, (sqlite3_int64)hole);
-            if ((rc = stmt_run(s, set, err, "moving a task's dedupe key"))) return rc;
+            if ((rc = sq_stmt_run(s, set, err, "moving a task's dedupe key"))) return rc;
             hole = j;
         }
     }
@@ -2394,10 +2357,10 @@ typedef struct task_key {
 static int task_key_of(an_store *s, int64_t task_id, task_key *k, an_err *err)
 {
     sqlite3_stmt *st = NULL;
-    int rc = stmt_get(s, ST_TASK_KEY_OF, &st, err);
+    int rc = sq_stmt_get(s, ST_TASK_KEY_OF, &st, err);
     if (rc) return rc;
     sqlite3_bind_int64(st, 1, task_id);
-    if ((rc = step_one(s, st, err, "reading a task")) < 0) return rc;
+    if ((rc = sq_step_one(s, st, err, "reading a task")) < 0) return rc;
     if (rc == 0) return no_task(err, task_id);
     k->project_id = sqlite3_column_int64(st, 0);
     k->key = (uint64_t)sqlite3_column_int64(st, 1);
@@ -2415,7 +2378,7 @@ static int task_key_of(an_store *s, int64_t task_id, task_key *k, an_err *err)
 
 int an_store_task_update_data(an_store *s, int64_t task_id, const an_task_in *t, an_err *err)
 {
-    int rc = need_write_tx(s, err, "an_store_task_update_data");
+    int rc = sq_need_write_tx(s, err, "an_store_task_update_data");
     if (rc) return rc;
     if (!t->data)
         return an_err_set(err, AN_EINVAL, "data", "the task has no data; give a data object");
@@ -2430,12 +2393,12 @@ int an_store_task_update_data(an_store *s, int64_t task_id, const an_task_in *t,
     sqlite3_stmt *st = NULL;
     if (memcmp(old.hash, t->hash, AN_HASH_BYTES) == 0) {
         /* Same content: the dedupe key stays. */
-        if ((rc = stmt_get(s, ST_TASK_SET_DATA, &st, err))) return rc;
+        if ((rc = sq_stmt_get(s, ST_TASK_SET_DATA, &st, err))) return rc;
         sqlite3_bind_int64(st, 1, task_id);
         sqlite3_bind_text(st, 2, t->data, (int)t->data_len, SQLITE_STATIC);
-        bind_text_or_null(st, 3, t->meta);
+        sq_bind_text_or_null(st, 3, t->meta);
         sqlite3_bind_text(st, 4, updated, -1, SQLITE_STATIC);
-        return stmt_run(s, st, err, "updating a task");
+        return sq_stmt_run(s, st, err, "updating a task");
     }
     /* Find the new content's key as an insert would: the first free key of its run, unless
      * the run holds the same content (a duplicate). */
@@ -2455,28 +2418,28 @@ int an_store_task_update_data(an_store *s, int64_t task_id, const an_task_in *t,
             return an_err_set(err, AN_EINTERNAL, "content_hash",
                               "too many content-hash collisions; report this as a bug");
     }
-    if ((rc = stmt_get(s, ST_TASK_SET_ALL, &st, err))) return rc;
+    if ((rc = sq_stmt_get(s, ST_TASK_SET_ALL, &st, err))) return rc;
     sqlite3_bind_int64(st, 1, task_id);
     sqlite3_bind_text(st, 2, t->data, (int)t->data_len, SQLITE_STATIC);
-    bind_text_or_null(st, 3, t->meta);
+    sq_bind_text_or_null(st, 3, t->meta);
     sqlite3_bind_text(st, 4, updated, -1, SQLITE_STATIC);
     sqlite3_bind_blob(st, 5, t->hash, AN_HASH_BYTES, SQLITE_STATIC);
     sqlite3_bind_int64(st, 6, (sqlite3_int64)key);
-    if ((rc = stmt_run(s, st, err, "updating a task"))) return rc;
+    if ((rc = sq_stmt_run(s, st, err, "updating a task"))) return rc;
     return fill_key_hole(s, t->project_id, old.key, err);
 }
 
 int an_store_task_delete(an_store *s, int64_t task_id, an_err *err)
 {
-    int rc = need_write_tx(s, err, "an_store_task_delete");
+    int rc = sq_need_write_tx(s, err, "an_store_task_delete");
     if (rc) return rc;
     task_key old;
     if ((rc = task_key_of(s, task_id, &old, err))) return rc;
     sqlite3_stmt *st = NULL;
-    if ((rc = stmt_get(s, ST_TASK_DELETE, &st, err))) return rc;
+    if ((rc = sq_stmt_get(s, ST_TASK_DELETE, &st, err))) return rc;
     sqlite3_bind_int64(st, 1, task_id);
     /* Annotations, their labels and reviews, predictions and the lock go by cascade. */
-    if ((rc = stmt_run(s, st, err, "deleting a task"))) return rc;
+    if ((rc = sq_stmt_run(s, st, err, "deleting a task"))) return rc;
     if ((rc = lower_next_hint(s, old.project_id, task_id, err))) return rc;
     pending *p = pending_for(s, old.project_id);
     p->tasks--;
@@ -2494,13 +2457,13 @@ static void annotation_from_row(sqlite3_stmt *st, an_annotation *a, bool copy)
     a->task_id = sqlite3_column_int64(st, 1);
     a->project_id = sqlite3_column_int64(st, 2);
     a->annotator_id = sqlite3_column_int64(st, 3);
-    a->lead_time = column_real_or_nan(st, 4);
+    a->lead_time = sq_column_real_or_nan(st, 4);
     a->ground_truth = sqlite3_column_int(st, 5) != 0;
     a->cancelled = sqlite3_column_int(st, 6) != 0;
     if (copy) {
-        a->created_at = column_dup(st, 7);
-        a->updated_at = column_dup(st, 8);
-        a->result = column_dup(st, 9);
+        a->created_at = sq_column_dup(st, 7);
+        a->updated_at = sq_column_dup(st, 8);
+        a->result = sq_column_dup(st, 9);
     } else {
         a->created_at = (char *)sqlite3_column_text(st, 7);
         a->updated_at = (char *)sqlite3_column_text(st, 8);
@@ -2508,7 +2471,7 @@ static void annotation_from_row(sqlite3_stmt *st, an_annotation *a, bool copy)
     }
 }
 
-static int no_annotation(an_err *err, int64_t id)
+int sq_no_annotation(an_err *err, int64_t id)
 {
     return an_err_set(err, AN_ENOTFOUND, "annotation_id", "no annotation numbered %lld",
                       (long long)id);
@@ -2518,11 +2481,11 @@ int an_store_annotation_get(an_store *s, int64_t id, an_annotation *out, an_err 
 {
     memset(out, 0, sizeof *out);
     sqlite3_stmt *st = NULL;
-    int rc = stmt_get(s, ST_ANNOTATION_GET, &st, err);
+    int rc = sq_stmt_get(s, ST_ANNOTATION_GET, &st, err);
     if (rc) return rc;
     sqlite3_bind_int64(st, 1, id);
-    if ((rc = step_one(s, st, err, "reading an annotation")) < 0) return rc;
-    if (rc == 0) return no_annotation(err, id);
+    if ((rc = sq_step_one(s, st, err, "reading an annotation")) < 0) return rc;
+    if (rc == 0) return sq_no_annotation(err, id);
     annotation_from_row(st, out, true);
     sqlite3_reset(st);
     return 0;
@@ -2545,8 +2508,9 @@ int an_store_annotation_list(an_store *s, int64_t task_id, an_annotation_cb cb, 
                              an_err *err)
 {
     ann_ctx c = {cb, ud};
-    return each_row(s, "SELECT " ANNOTATION_COLUMNS " FROM annotations WHERE task_id = ?1 ORDER BY id",
-                    &task_id, 1, annotation_row, &c, err, "listing annotations");
+    return sq_each_row(
+        s, "SELECT " ANNOTATION_COLUMNS " FROM annotations WHERE task_id = ?1 ORDER BY id",
+        &task_id, 1, annotation_row, &c, err, "listing annotations");
 }
 
 /* The project and task of annotation id, or a not-found error. */
@@ -2562,7 +2526,7 @@ static int annotation_project(an_store *s, int64_t id, int64_t *pid, int64_t *ti
 
 int an_store_annotation_update(an_store *s, int64_t id, const an_annotation_update *u, an_err *err)
 {
-    int rc = need_write_tx(s, err, "an_store_annotation_update");
+    int rc = sq_need_write_tx(s, err, "an_store_annotation_update");
     if (rc) return rc;
     if (!u->result)
         return an_err_set(err, AN_EINVAL, "result",
@@ -2579,41 +2543,41 @@ int an_store_annotation_update(an_store *s, int64_t id, const an_annotation_upda
     /* Cancelling frees a place in the task. */
     if (u->cancelled && (rc = lower_next_hint(s, pid, tid, err))) return rc;
     sqlite3_stmt *st = NULL, *del = NULL, *lst = NULL;
-    if ((rc = stmt_get(s, ST_ANNOTATION_SET, &st, err)) ||
-        (rc = stmt_get(s, ST_LABELS_DELETE, &del, err)) ||
-        (rc = stmt_get(s, ST_LABEL_INSERT, &lst, err)))
+    if ((rc = sq_stmt_get(s, ST_ANNOTATION_SET, &st, err)) ||
+        (rc = sq_stmt_get(s, ST_LABELS_DELETE, &del, err)) ||
+        (rc = sq_stmt_get(s, ST_LABEL_INSERT, &lst, err)))
         return rc;
     sqlite3_bind_int64(st, 1, id);
     sqlite3_bind_text(st, 2, u->result, -1, SQLITE_STATIC);
-    bind_real_or_null(st, 3, u->lead_time);
+    sq_bind_real_or_null(st, 3, u->lead_time);
     sqlite3_bind_int(st, 4, u->ground_truth ? 1 : 0);
     sqlite3_bind_int(st, 5, u->cancelled ? 1 : 0);
     sqlite3_bind_text(st, 6, u->updated_at ? u->updated_at : s->tx_now, -1, SQLITE_STATIC);
-    if ((rc = stmt_run(s, st, err, "updating an annotation"))) return rc;
+    if ((rc = sq_stmt_run(s, st, err, "updating an annotation"))) return rc;
     sqlite3_bind_int64(del, 1, id);
-    if ((rc = stmt_run(s, del, err, "replacing an annotation's labels"))) return rc;
+    if ((rc = sq_stmt_run(s, del, err, "replacing an annotation's labels"))) return rc;
     for (size_t i = 0; i < u->n_labels; i++) {
         sqlite3_bind_int64(lst, 1, id);
         sqlite3_bind_int64(lst, 2, pid);
         sqlite3_bind_text(lst, 3, u->labels[i].from_name, -1, SQLITE_STATIC);
         sqlite3_bind_text(lst, 4, u->labels[i].label, -1, SQLITE_STATIC);
-        if ((rc = stmt_run(s, lst, err, "recording an annotation's labels"))) return rc;
+        if ((rc = sq_stmt_run(s, lst, err, "recording an annotation's labels"))) return rc;
     }
     return 0;
 }
 
 int an_store_annotation_delete(an_store *s, int64_t id, an_err *err)
 {
-    int rc = need_write_tx(s, err, "an_store_annotation_delete");
+    int rc = sq_need_write_tx(s, err, "an_store_annotation_delete");
     if (rc) return rc;
     int64_t pid = 0, tid = 0;
     if ((rc = annotation_project(s, id, &pid, &tid, err))) return rc;
     if ((rc = lower_next_hint(s, pid, tid, err))) return rc;
     sqlite3_stmt *st = NULL;
-    if ((rc = stmt_get(s, ST_ANNOTATION_DELETE, &st, err))) return rc;
+    if ((rc = sq_stmt_get(s, ST_ANNOTATION_DELETE, &st, err))) return rc;
     sqlite3_bind_int64(st, 1, id);
     /* Labels and reviews go by cascade. */
-    if ((rc = stmt_run(s, st, err, "deleting an annotation"))) return rc;
+    if ((rc = sq_stmt_run(s, st, err, "deleting an annotation"))) return rc;
     pending_for(s, pid)->annotations--;
     return 0;
 }
@@ -2629,7 +2593,7 @@ static int prediction_row(sqlite3_stmt *st, void *ctx)
     an_prediction_row p = {
         .id = sqlite3_column_int64(st, 0),
         .model_version = (const char *)sqlite3_column_text(st, 1),
-        .score = column_real_or_nan(st, 2),
+        .score = sq_column_real_or_nan(st, 2),
         .created_at = (const char *)sqlite3_column_text(st, 3),
         .result = (const char *)sqlite3_column_text(st, 4),
     };
@@ -2640,21 +2604,21 @@ int an_store_prediction_list(an_store *s, int64_t task_id, an_prediction_cb cb, 
                              an_err *err)
 {
     pred_ctx c = {cb, ud};
-    return each_row(s,
-                    "SELECT id, model_version, score, created_at, result FROM predictions "
-                    "WHERE task_id = ?1 ORDER BY id",
-                    &task_id, 1, prediction_row, &c, err, "listing predictions");
+    return sq_each_row(s,
+                       "SELECT id, model_version, score, created_at, result FROM predictions "
+                       "WHERE task_id = ?1 ORDER BY id",
+                       &task_id, 1, prediction_row, &c, err, "listing predictions");
 }
 
 /* ---- task locks and the next task ---------------------------------------------------------- */
 
-int an_store_lock_task(an_store *s, int64_t task_id, int64_t user_id, int64_t expires_at,
-                       bool *got, an_err *err)
+int an_store_lock_task(an_store *s, int64_t task_id, int64_t user_id, int64_t expires_at, bool *got,
+                       an_err *err)
 {
     *got = false;
     sqlite3_stmt *st = NULL;
     bool own = false;
-    int rc = write_by_id(s, ST_LOCK, task_id, &st, &own, err);
+    int rc = sq_write_by_id(s, ST_LOCK, task_id, &st, &own, err);
     if (!rc) {
         sqlite3_bind_int64(st, 2, user_id);
         sqlite3_bind_int64(st, 3, expires_at);
@@ -2664,23 +2628,23 @@ int an_store_lock_task(an_store *s, int64_t task_id, int64_t user_id, int64_t ex
         if (src == SQLITE_DONE)
             *got = sqlite3_changes(s->db) == 1;
         else if (src == SQLITE_CONSTRAINT_FOREIGNKEY)
-            rc = user_exists(s, user_id) ? no_task(err, task_id) : no_user(err, user_id);
+            rc = sq_user_exists(s, user_id) ? no_task(err, task_id) : sq_no_user(err, user_id);
         else
-            rc = db_fail(s, err, src, "reserving a task");
+            rc = sq_db_fail(s, err, src, "reserving a task");
     }
-    return finish_own(s, own, rc, err);
+    return sq_finish_own(s, own, rc, err);
 }
 
 int an_store_unlock_task(an_store *s, int64_t task_id, int64_t user_id, an_err *err)
 {
     sqlite3_stmt *st = NULL;
     bool own = false;
-    int rc = write_by_id(s, ST_UNLOCK, task_id, &st, &own, err);
+    int rc = sq_write_by_id(s, ST_UNLOCK, task_id, &st, &own, err);
     if (!rc) {
         sqlite3_bind_int64(st, 2, user_id);
-        rc = stmt_run(s, st, err, "releasing a task");
+        rc = sq_stmt_run(s, st, err, "releasing a task");
     }
-    return finish_own(s, own, rc, err);
+    return sq_finish_own(s, own, rc, err);
 }
 
 int an_store_next_task(an_store *s, int64_t project_id, int64_t user_id, int overlap,
@@ -2698,140 +2662,55 @@ int an_store_next_task(an_store *s, int64_t project_id, int64_t user_id, int ove
     bool own = false;
     int rc = 0;
     if (s->tx != TX_READ) {
-        if ((rc = begin_own(s, &own, err))) return rc;
+        if ((rc = sq_begin_own(s, &own, err))) return rc;
         if ((rc = advance_next_hint(s, project_id, overlap, &low, err)))
-            return finish_own(s, own, rc, err);
+            return sq_finish_own(s, own, rc, err);
     }
     sqlite3_stmt *st = NULL;
-    if (!(rc = stmt_get(s, ST_NEXT_TASK, &st, err))) {
+    if (!(rc = sq_stmt_get(s, ST_NEXT_TASK, &st, err))) {
         sqlite3_bind_int64(st, 1, project_id);
         sqlite3_bind_int64(st, 2, user_id);
         sqlite3_bind_int(st, 3, overlap);
         sqlite3_bind_int64(st, 4, now_epoch);
         sqlite3_bind_int64(st, 5, low);
-        if ((rc = step_one(s, st, err, "finding the next task")) == 1) {
+        if ((rc = sq_step_one(s, st, err, "finding the next task")) == 1) {
             *task_id = sqlite3_column_int64(st, 0);
             sqlite3_reset(st);
             rc = 0;
         }
     }
-    return finish_own(s, own, rc, err);
+    return sq_finish_own(s, own, rc, err);
 }
 
-/* ---- reviews --------------------------------------------------------------------------------- */
-
-int an_store_review_add(an_store *s, int64_t annotation_id, int64_t reviewer_id, bool accepted,
-                        const char *comment, int64_t *id_out, an_err *err)
-{
-    if (id_out) *id_out = 0;
-    if (comment && strlen(comment) > 65536)
-        return an_err_set(err, AN_EINVAL, "comment",
-                          "the review comment is longer than 64 KiB; shorten it");
-    sqlite3_stmt *st = NULL;
-    bool own = false;
-    int rc = write_by_id(s, ST_REVIEW_INSERT, annotation_id, &st, &own, err);
-    if (!rc) {
-        bind_id_or_null(st, 2, reviewer_id);
-        sqlite3_bind_int(st, 3, accepted ? 1 : 0);
-        sqlite3_bind_text(st, 4, comment ? comment : "", -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 5, s->tx_now, -1, SQLITE_STATIC);
-        int src = sqlite3_step(st);
-        sqlite3_reset(st);
-        if (src == SQLITE_DONE) {
-            if (id_out) *id_out = sqlite3_last_insert_rowid(s->db);
-        } else if (src == SQLITE_CONSTRAINT_FOREIGNKEY) {
-            rc = reviewer_id > 0 && !user_exists(s, reviewer_id) ? no_user(err, reviewer_id)
-                                                                 : no_annotation(err, annotation_id);
-        } else {
-            rc = db_fail(s, err, src, "recording a review");
-        }
-    }
-    return finish_own(s, own, rc, err);
-}
-
-typedef struct review_ctx {
-    an_review_cb cb;
-    void *ud;
-} review_ctx;
-
-static int review_row(sqlite3_stmt *st, void *ctx)
-{
-    review_ctx *c = ctx;
-    an_review r = {
-        .id = sqlite3_column_int64(st, 0),
-        .annotation_id = sqlite3_column_int64(st, 1),
-        .reviewer_id = sqlite3_column_int64(st, 2),
-        .accepted = sqlite3_column_int(st, 3) != 0,
-        .comment = (const char *)sqlite3_column_text(st, 4),
-        .created_at = (const char *)sqlite3_column_text(st, 5),
-    };
-    if (!r.comment) r.comment = "";
-    return c->cb(c->ud, &r);
-}
-
-int an_store_review_list(an_store *s, int64_t annotation_id, an_review_cb cb, void *ud,
-                         an_err *err)
-{
-    review_ctx c = {cb, ud};
-    return each_row(s,
-                    "SELECT id, annotation_id, reviewer_id, accepted, comment, created_at "
-                    "FROM reviews WHERE annotation_id = ?1 ORDER BY id",
-                    &annotation_id, 1, review_row, &c, err, "listing reviews");
-}
-
-/* ---- audit log --------------------------------------------------------------------------------- */
-
-int an_store_audit(an_store *s, int64_t user_id, const char *action, const char *object,
-                   int64_t object_id, const char *detail_json, an_err *err)
-{
-    if (!action || !*action)
-        return an_err_set(err, AN_EINTERNAL, "action", "an audit entry needs an action name");
-    bool own;
-    int rc = begin_own(s, &own, err);
-    if (rc) return rc;
-    sqlite3_stmt *st = NULL;
-    if (!(rc = stmt_get(s, ST_AUDIT_INSERT, &st, err))) {
-        /* The moment of the change itself, not of the transaction's start. */
-        char now[32];
-        an_now_iso(now);
-        sqlite3_bind_text(st, 1, now, -1, SQLITE_TRANSIENT);
-        bind_id_or_null(st, 2, user_id);
-        sqlite3_bind_text(st, 3, action, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 4, object ? object : "", -1, SQLITE_STATIC);
-        bind_id_or_null(st, 5, object_id);
-        bind_text_or_null(st, 6, detail_json);
-        rc = stmt_run(s, st, err, "writing the audit log");
-    }
-    return finish_own(s, own, rc, err);
-}
-
-/* ---- project edits (schema 3) ------------------------------------------------------------------ */
+/* ---- project edits (schema 3) ------------------------------------------------------------------
+ */
 
 /* Runs a fresh statement with up to 4 text-or-NULL parameters after one integer in the open
  * or an own transaction; *changed is how many rows it changed. */
-static int write_texts(an_store *s, const char *sql, int64_t id, const char *const *texts,
-                       int n_texts, int *changed, int *src_out, an_err *err, const char *doing)
+int sq_write_texts(an_store *s, const char *sql, int64_t id, const char *const *texts, int n_texts,
+                   int *changed, int *src_out, an_err *err, const char *doing)
 {
     bool own;
-    int rc = begin_own(s, &own, err);
+    int rc = sq_begin_own(s, &own, err);
     if (rc) return rc;
     sqlite3_stmt *st = NULL;
-    int src = sql_prepare(s, sql, &st);
+    int src = sq_sql_prepare(s, sql, &st);
     if (src == SQLITE_OK) {
         sqlite3_bind_int64(st, 1, id);
-        for (int i = 0; i < n_texts; i++) bind_text_or_null(st, i + 2, texts[i]);
+        for (int i = 0; i < n_texts; i++)
+            sq_bind_text_or_null(st, i + 2, texts[i]);
         src = sqlite3_step(st);
     }
-    sql_release(s, st);
+    sq_sql_release(s, st);
     if (src_out) *src_out = src;
     if (src == SQLITE_DONE) {
         if (changed) *changed = sqlite3_changes(s->db);
-    } else if (!src_out || !is_unique_violation(src)) {
-        rc = db_fail(s, err, src, doing);
+    } else if (!src_out || !sq_is_unique_violation(src)) {
+        rc = sq_db_fail(s, err, src, doing);
     } else {
         rc = -AN_EEXIST;
     }
-    return finish_own(s, own, rc, err);
+    return sq_finish_own(s, own, rc, err);
 }
 
 int an_store_user_set_role(an_store *s, int64_t user_id, an_role role, an_err *err)
@@ -2840,31 +2719,30 @@ int an_store_user_set_role(an_store *s, int64_t user_id, an_role role, an_err *e
         return an_err_set(err, AN_EINVAL, "role", "unknown role");
     const char *texts[1] = {an_role_name(role)};
     int changed = 0;
-    int rc = write_texts(s, "UPDATE users SET role = ?2 WHERE id = ?1", user_id, texts, 1,
-                         &changed, NULL, err, "changing a user's role");
+    int rc = sq_write_texts(s, "UPDATE users SET role = ?2 WHERE id = ?1", user_id, texts, 1,
+                            &changed, NULL, err, "changing a user's role");
     if (rc) return rc;
-    if (!changed) return no_user(err, user_id);
+    if (!changed) return sq_no_user(err, user_id);
     return 0;
 }
 
 int an_store_project_update(an_store *s, int64_t id, const char *name_or_null,
-                            const char *config_or_null, const char *settings_or_null,
-                            an_err *err)
+                            const char *config_or_null, const char *settings_or_null, an_err *err)
 {
     int rc;
-    if (name_or_null && (rc = check_name(name_or_null, "project", err))) return rc;
+    if (name_or_null && (rc = sq_check_name(name_or_null, "project", err))) return rc;
     const char *texts[3] = {name_or_null, config_or_null, settings_or_null};
     int changed = 0, src = 0;
-    rc = write_texts(s,
-                     "UPDATE projects SET name = coalesce(?2, name), config = coalesce(?3, "
-                     "config), settings = coalesce(?4, settings) WHERE id = ?1",
-                     id, texts, 3, &changed, &src, err, "updating a project");
+    rc = sq_write_texts(s,
+                        "UPDATE projects SET name = coalesce(?2, name), config = coalesce(?3, "
+                        "config), settings = coalesce(?4, settings) WHERE id = ?1",
+                        id, texts, 3, &changed, &src, err, "updating a project");
     if (rc == -AN_EEXIST)
         return an_err_set(err, AN_EEXIST, "title",
                           "a project named %s already exists; choose another name",
                           name_or_null ? name_or_null : "");
     if (rc) return rc;
-    if (!changed) return no_project(err, id);
+    if (!changed) return sq_no_project(err, id);
     return 0;
 }
 
@@ -2872,310 +2750,9 @@ int an_store_project_delete(an_store *s, int64_t id, an_err *err)
 {
     int changed = 0;
     /* Everything inside the project goes by cascade (foreign keys are on). */
-    int rc = write_texts(s, "DELETE FROM projects WHERE id = ?1", id, NULL, 0, &changed, NULL,
-                         err, "deleting a project");
+    int rc = sq_write_texts(s, "DELETE FROM projects WHERE id = ?1", id, NULL, 0, &changed, NULL,
+                            err, "deleting a project");
     if (rc) return rc;
-    if (!changed) return no_project(err, id);
+    if (!changed) return sq_no_project(err, id);
     return 0;
-}
-
-/* ---- export jobs (schema 3) ---------------------------------------------------------------------- */
-
-#define JOB_COLUMNS                                                                                \
-    "id, project_id, user_id, format, status, created_at, finished_at, error, path, tasks"
-
-static an_job_status job_status_of(const char *t)
-{
-    for (int i = 0; i < AN_JOB_STATUS_COUNT; i++)
-        if (t && strcmp(t, an_job_status_name((an_job_status)i)) == 0) return (an_job_status)i;
-    return AN_JOB_FAILED;
-}
-
-/* Fills j from a row of JOB_COLUMNS; with copy false the strings are borrowed. */
-static void job_from_row(sqlite3_stmt *st, an_export_job *j, bool copy)
-{
-    j->id = sqlite3_column_int64(st, 0);
-    j->project_id = sqlite3_column_int64(st, 1);
-    j->user_id = sqlite3_column_int64(st, 2);
-    j->status = job_status_of((const char *)sqlite3_column_text(st, 4));
-    j->tasks = sqlite3_column_int64(st, 9);
-    if (copy) {
-        j->format = column_dup(st, 3);
-        j->created_at = column_dup(st, 5);
-        j->finished_at = column_dup(st, 6);
-        j->error = column_dup(st, 7);
-        j->path = column_dup(st, 8);
-    } else {
-        j->format = (char *)sqlite3_column_text(st, 3);
-        j->created_at = (char *)sqlite3_column_text(st, 5);
-        j->finished_at = (char *)sqlite3_column_text(st, 6);
-        j->error = (char *)sqlite3_column_text(st, 7);
-        j->path = (char *)sqlite3_column_text(st, 8);
-    }
-}
-
-int an_store_export_job_add(an_store *s, int64_t project_id, int64_t user_id, const char *format,
-                            int64_t *id_out, an_err *err)
-{
-    if (id_out) *id_out = 0;
-    if (!format || !*format || strlen(format) > 64)
-        return an_err_set(err, AN_EINVAL, "format", "give an export format name");
-    bool own;
-    int rc = begin_own(s, &own, err);
-    if (rc) return rc;
-    sqlite3_stmt *st = NULL;
-    int src = sql_prepare(s,
-                          "INSERT INTO export_jobs (project_id, user_id, format, status, "
-                          "created_at) VALUES (?1, ?2, ?3, 'queued', ?4)",
-                          &st);
-    if (src == SQLITE_OK) {
-        sqlite3_bind_int64(st, 1, project_id);
-        bind_id_or_null(st, 2, user_id);
-        sqlite3_bind_text(st, 3, format, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 4, s->tx_now, -1, SQLITE_STATIC);
-        src = sqlite3_step(st);
-    }
-    sql_release(s, st);
-    if (src == SQLITE_DONE) {
-        if (id_out) *id_out = sqlite3_last_insert_rowid(s->db);
-    } else if (src == SQLITE_CONSTRAINT_FOREIGNKEY) {
-        rc = no_project(err, project_id);
-    } else {
-        rc = db_fail(s, err, src, "queuing an export");
-    }
-    return finish_own(s, own, rc, err);
-}
-
-static int no_job(an_err *err, int64_t id)
-{
-    return an_err_set(err, AN_ENOTFOUND, "export", "no export job numbered %lld",
-                      (long long)id);
-}
-
-static int job_copy_row(sqlite3_stmt *st, void *ctx)
-{
-    job_from_row(st, ctx, true);
-    return 1;
-}
-
-int an_store_export_job_get(an_store *s, int64_t id, an_export_job *out, an_err *err)
-{
-    memset(out, 0, sizeof *out);
-    int rc = each_row(s, "SELECT " JOB_COLUMNS " FROM export_jobs WHERE id = ?1", &id, 1,
-                      job_copy_row, out, err, "reading an export job");
-    if (rc < 0) return rc;
-    if (rc == 0) return no_job(err, id);
-    return 0;
-}
-
-typedef struct job_cb_ctx {
-    an_export_job_cb cb;
-    void *ud;
-} job_cb_ctx;
-
-static int job_row(sqlite3_stmt *st, void *ctx)
-{
-    job_cb_ctx *c = ctx;
-    an_export_job j;
-    job_from_row(st, &j, false);
-    return c->cb(c->ud, &j);
-}
-
-int an_store_export_job_list(an_store *s, int64_t project_id, an_export_job_cb cb, void *ud,
-                             an_err *err)
-{
-    job_cb_ctx c = {cb, ud};
-    return each_row(s,
-                    "SELECT " JOB_COLUMNS " FROM export_jobs WHERE project_id = ?1 "
-                    "ORDER BY id DESC",
-                    &project_id, 1, job_row, &c, err, "listing export jobs");
-}
-
-int an_store_export_job_claim(an_store *s, an_export_job *out, an_err *err)
-{
-    memset(out, 0, sizeof *out);
-    bool own;
-    int rc = begin_own(s, &own, err);
-    if (rc) return rc;
-    int64_t none = 0;
-    rc = each_row(s,
-                  "SELECT " JOB_COLUMNS " FROM export_jobs WHERE status = 'queued' AND ?1 = 0 "
-                  "ORDER BY id LIMIT 1",
-                  &none, 1, job_copy_row, out, err, "taking an export job");
-    int found = rc == 1;
-    if (found) {
-        const char *texts[1] = {NULL};
-        rc = write_texts(s, "UPDATE export_jobs SET status = 'running' WHERE id = ?1", out->id,
-                         texts, 0, NULL, NULL, err, "starting an export job");
-        out->status = AN_JOB_RUNNING;
-    }
-    rc = finish_own(s, own, rc < 0 ? rc : 0, err);
-    if (rc < 0 || !found) {
-        an_export_job_clear(out);
-        return rc < 0 ? rc : 0;
-    }
-    return 1;
-}
-
-int an_store_export_job_finish(an_store *s, int64_t id, bool ok, const char *path,
-                               int64_t tasks, const char *error, an_err *err)
-{
-    bool own;
-    int rc = begin_own(s, &own, err);
-    if (rc) return rc;
-    sqlite3_stmt *st = NULL;
-    int src = sql_prepare(s,
-                          "UPDATE export_jobs SET status = ?2, finished_at = ?3, "
-                          "error = ?4, path = ?5, tasks = ?6 WHERE id = ?1",
-                          &st);
-    if (src == SQLITE_OK) {
-        char now[32];
-        an_now_iso(now);
-        sqlite3_bind_int64(st, 1, id);
-        sqlite3_bind_text(st, 2, ok ? "done" : "failed", -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, now, -1, SQLITE_TRANSIENT);
-        bind_text_or_null(st, 4, ok ? NULL : (error ? error : "failed"));
-        bind_text_or_null(st, 5, ok ? path : NULL);
-        sqlite3_bind_int64(st, 6, ok ? tasks : 0);
-        src = sqlite3_step(st);
-    }
-    sql_release(s, st);
-    if (src != SQLITE_DONE)
-        rc = db_fail(s, err, src, "finishing an export job");
-    else if (sqlite3_changes(s->db) == 0)
-        rc = no_job(err, id);
-    return finish_own(s, own, rc, err);
-}
-
-int an_store_export_jobs_abandon(an_store *s, const char *error, int64_t *n_out, an_err *err)
-{
-    if (n_out) *n_out = 0;
-    const char *texts[1] = {error ? error : "abandoned"};
-    char now[32];
-    an_now_iso(now);
-    const char *t2[2] = {texts[0], now};
-    int changed = 0;
-    int rc = write_texts(s,
-                         "UPDATE export_jobs SET status = 'failed', error = ?2, finished_at = ?3 "
-                         "WHERE status = 'running' AND ?1 = 0",
-                         0, t2, 2, &changed, NULL, err, "marking abandoned export jobs");
-    if (!rc && n_out) *n_out = changed;
-    return rc;
-}
-
-static int count_row(sqlite3_stmt *st, void *ctx)
-{
-    int64_t *counts = ctx;
-    an_job_status k = job_status_of((const char *)sqlite3_column_text(st, 0));
-    counts[k] = sqlite3_column_int64(st, 1);
-    return 0;
-}
-
-int an_store_export_job_counts(an_store *s, int64_t counts[AN_JOB_STATUS_COUNT], an_err *err)
-{
-    for (int i = 0; i < AN_JOB_STATUS_COUNT; i++) counts[i] = 0;
-    return each_row(s, "SELECT status, count(*) FROM export_jobs GROUP BY status", NULL, 0,
-                    count_row, counts, err, "counting export jobs");
-}
-
-/* ---- the review queue (schema 3) ------------------------------------------------------------- */
-
-/* The latest review of each annotation is the one with the largest id. */
-#define QUEUE_FROM                                                                                 \
-    " FROM annotations a LEFT JOIN reviews r ON r.id = (SELECT max(id) FROM reviews "           \
-    "WHERE annotation_id = a.id) WHERE a.project_id = ?1 AND a.was_cancelled = 0 AND (?2 = 0 " \
-    "OR (?2 = 1 AND r.id IS NULL) OR (?2 = 2 AND r.accepted = 1) OR (?2 = 3 AND r.accepted = 0))"
-
-typedef struct queue_ctx {
-    an_annotation_brief_cb cb;
-    void *ud;
-} queue_ctx;
-
-static int annotation_brief_row(sqlite3_stmt *st, void *ctx)
-{
-    queue_ctx *c = ctx;
-    an_annotation_brief b = {
-        .id = sqlite3_column_int64(st, 0),
-        .task_id = sqlite3_column_int64(st, 1),
-        .annotator_id = sqlite3_column_int64(st, 2),
-        .ground_truth = sqlite3_column_int(st, 3) != 0,
-        .created_at = (const char *)sqlite3_column_text(st, 4),
-        .updated_at = (const char *)sqlite3_column_text(st, 5),
-        .review_id = sqlite3_column_int64(st, 6),
-        .accepted = sqlite3_column_int(st, 7) != 0,
-        .reviewer_id = sqlite3_column_int64(st, 8),
-        .reviewed_at = (const char *)sqlite3_column_text(st, 9),
-        .review_count = sqlite3_column_int64(st, 10),
-    };
-    return c->cb(c->ud, &b);
-}
-
-static int total_row(sqlite3_stmt *st, void *ctx)
-{
-    *(int64_t *)ctx = sqlite3_column_int64(st, 0);
-    return 0;
-}
-
-int an_store_review_queue(an_store *s, int64_t project_id, an_review_state state, int64_t offset,
-                          int limit, an_annotation_brief_cb cb, void *ud, int64_t *total,
-                          an_err *err)
-{
-    int rc = check_page(offset, &limit, err);
-    if (rc) return rc;
-    if (state < AN_REVIEWS_ANY || state > AN_REVIEWS_REJECTED)
-        return an_err_set(err, AN_EINVAL, "status",
-                          "unknown review state; use unreviewed, accepted or rejected");
-    int64_t params[4] = {project_id, (int64_t)state, limit, offset};
-    if (total) {
-        *total = 0;
-        rc = each_row(s, "SELECT count(*)" QUEUE_FROM, params, 2, total_row, total, err,
-                      "counting the review queue");
-        if (rc) return rc;
-    }
-    queue_ctx c = {cb, ud};
-    return each_row(s,
-                    "SELECT a.id, a.task_id, a.annotator_id, a.ground_truth, a.created_at, "
-                    "a.updated_at, r.id, r.accepted, r.reviewer_id, r.created_at, "
-                    "(SELECT count(*) FROM reviews WHERE annotation_id = a.id)" QUEUE_FROM
-                    " ORDER BY a.id LIMIT ?3 OFFSET ?4",
-                    params, 4, annotation_brief_row, &c, err, "listing the review queue");
-}
-
-/* ---- reading the audit log (schema 3) ---------------------------------------------------------- */
-
-int an_store_audit_list(an_store *s, const an_audit_filter *f, an_audit_cb cb, void *ud,
-                        an_err *err)
-{
-    if (f->limit < 1 || f->limit > 10000)
-        return an_err_set(err, AN_EINVAL, "limit", "the limit must be from 1 to 10000");
-    sqlite3_stmt *st = NULL;
-    int rc = sql_acquire(s,
-                         "SELECT id, at, user_id, action, object, object_id, project_id, detail "
-                         "FROM audit WHERE (?1 = 0 OR project_id = ?1) AND (?2 = 0 OR "
-                         "user_id = ?2) AND (?3 IS NULL OR at >= ?3) AND id > ?4 ORDER BY id "
-                         "LIMIT ?5",
-                         &st, err, "reading the audit log");
-    if (rc) return rc;
-    sqlite3_bind_int64(st, 1, f->project_id);
-    sqlite3_bind_int64(st, 2, f->user_id);
-    bind_text_or_null(st, 3, f->since);
-    sqlite3_bind_int64(st, 4, f->after_id);
-    sqlite3_bind_int(st, 5, f->limit);
-    int ret = 0;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        an_audit_entry e = {
-            .id = sqlite3_column_int64(st, 0),
-            .at = (const char *)sqlite3_column_text(st, 1),
-            .user_id = sqlite3_column_int64(st, 2),
-            .action = (const char *)sqlite3_column_text(st, 3),
-            .object = (const char *)sqlite3_column_text(st, 4),
-            .object_id = sqlite3_column_int64(st, 5),
-            .project_id = sqlite3_column_int64(st, 6),
-            .detail = (const char *)sqlite3_column_text(st, 7),
-        };
-        if ((ret = cb(ud, &e))) break;
-    }
-    if (!ret && rc != SQLITE_DONE) ret = db_fail(s, err, rc, "reading the audit log");
-    sql_release(s, st);
-    return ret;
 }
