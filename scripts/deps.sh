@@ -4,12 +4,16 @@
 #   scripts/deps.sh         what building and running needs (make, make run)
 #   scripts/deps.sh --test  that, plus what the tests, fuzzers and benchmarks need (make test)
 set -eu
-PACKAGES="gcc make cmake pkg-config libsqlite3-dev libjansson-dev libxml2-dev libsodium-dev libmicrohttpd-dev"
+# libcurl makes the server's outbound requests (webhooks), through an address guard; PCRE2
+# runs the regular expressions of QC rules.
+PACKAGES="gcc make cmake pkg-config libsqlite3-dev libjansson-dev libxml2-dev libsodium-dev libmicrohttpd-dev libcurl4-openssl-dev libpcre2-dev"
 if [ "${1:-}" = "--test" ]; then
     # cmocka runs the unit tests; python3 checks outputs in integration tests; clang builds
     # the libFuzzer targets; sqlite3 is the benchmarks' baseline; libcurl and curl are the
-    # HTTP clients of the server tests.
-    PACKAGES="$PACKAGES libcmocka-dev python3 clang libclang-rt-14-dev sqlite3 libcurl4-openssl-dev curl wrk nginx"
+    # HTTP clients of the server tests; scikit-learn, statsmodels and numpy cross-check the
+    # agreement and consensus figures and are the QC benchmarks' baseline.
+    PACKAGES="$PACKAGES libcmocka-dev python3 clang libclang-rt-14-dev sqlite3 curl wrk nginx"
+    PACKAGES="$PACKAGES python3-numpy python3-sklearn python3-statsmodels"
     # Debian's chromium and Node.js run the web UI's browser tests (tests/browser). Debian
     # ships npm apart from nodejs; other builds of nodejs bring their own npm.
     PACKAGES="$PACKAGES chromium nodejs"
