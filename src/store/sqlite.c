@@ -314,6 +314,9 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_BEGIN_READ] = "BEGIN DEFERRED",
     [ST_COMMIT] = "COMMIT",
     [ST_ROLLBACK] = "ROLLBACK",
+    [ST_SAVEPOINT] = "SAVEPOINT an_mark",
+    [ST_SAVEPOINT_RELEASE] = "RELEASE an_mark",
+    [ST_SAVEPOINT_UNDO] = "ROLLBACK TO an_mark",
     [ST_TASK_INSERT] = "INSERT INTO tasks (project_id, batch_id, content_hash, created_at, "
                        "updated_at, meta, data, hash_key) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
                        "ON CONFLICT (project_id, hash_key) DO NOTHING",
@@ -750,6 +753,7 @@ void an_store_close(an_store *s)
         sqlite3_close_v2(s->db);
     }
     free(s->pend);
+    free(s->mark_pend);
     free(s->location);
     free(s);
 }
@@ -788,6 +792,7 @@ static void discard(an_store *s)
     if (!sqlite3_get_autocommit(s->db)) sq_exec_id(s, ST_ROLLBACK, NULL, "");
     s->tx = TX_NONE;
     s->n_pend = 0;
+    s->marked = false;
 }
 
 int an_store_commit(an_store *s, an_err *err)
@@ -825,6 +830,49 @@ void an_store_rollback(an_store *s)
 {
     if (s->tx != TX_WRITE) return;
     discard(s);
+}
+
+int an_store_mark(an_store *s, an_err *err)
+{
+    int rc = sq_need_write_tx(s, err, "an_store_mark");
+    if (rc) return rc;
+    if (s->marked)
+        return an_err_set(err, AN_EINTERNAL, "an_store_mark",
+                          "a mark is already set; release or undo it first");
+    if ((rc = sq_exec_id(s, ST_SAVEPOINT, err, "setting a savepoint"))) return rc;
+    if (s->cap_mark_pend < s->n_pend) {
+        s->cap_mark_pend = s->n_pend;
+        s->mark_pend = an_xrealloc(s->mark_pend, s->cap_mark_pend * sizeof *s->mark_pend);
+    }
+    if (s->n_pend) memcpy(s->mark_pend, s->pend, s->n_pend * sizeof *s->pend);
+    s->n_mark_pend = s->n_pend;
+    s->marked = true;
+    return 0;
+}
+
+int an_store_mark_release(an_store *s, an_err *err)
+{
+    int rc = sq_need_write_tx(s, err, "an_store_mark_release");
+    if (rc) return rc;
+    if (!s->marked) return 0;
+    s->marked = false;
+    return sq_exec_id(s, ST_SAVEPOINT_RELEASE, err, "releasing a savepoint");
+}
+
+int an_store_mark_undo(an_store *s, an_err *err)
+{
+    int rc = sq_need_write_tx(s, err, "an_store_mark_undo");
+    if (rc) return rc;
+    if (!s->marked) return 0;
+    s->marked = false;
+    /* ROLLBACK TO keeps the savepoint open; RELEASE then drops it. */
+    if ((rc = sq_exec_id(s, ST_SAVEPOINT_UNDO, err, "undoing to a savepoint")) ||
+        (rc = sq_exec_id(s, ST_SAVEPOINT_RELEASE, err, "releasing a savepoint")))
+        return rc;
+    memcpy(s->pend, s->mark_pend, s->n_mark_pend * sizeof *s->pend);
+    s->n_pend = s->n_mark_pend;
+    s->last_pend = 0;
+    return 0;
 }
 
 /* ---- checkpoints ------------------------------------------------------------------------ */

@@ -20,6 +20,9 @@ enum stmt_id {
     ST_BEGIN_READ,
     ST_COMMIT,
     ST_ROLLBACK,
+    ST_SAVEPOINT,
+    ST_SAVEPOINT_RELEASE,
+    ST_SAVEPOINT_UNDO,
     ST_TASK_INSERT,
     ST_TASK_HASH_AT,
     ST_ANNOTATION_INSERT,
@@ -106,6 +109,9 @@ struct an_store {
     int n_sql;
     pending *pend;
     size_t n_pend, cap_pend, last_pend;
+    pending *mark_pend; /* the counters at an_store_mark, restored by an_store_mark_undo */
+    size_t n_mark_pend, cap_mark_pend;
+    bool marked;
     char tx_now[32]; /* the open write transaction's start time: "now" for its rows */
     double busy_since;
     double busy_limit_s; /* how long the busy handler waits; 0: BUSY_TIMEOUT_S */

@@ -42,6 +42,14 @@ void an_store_rollback(an_store *s);
  * commit's error. The one-line ending of `begin; …; end` blocks. */
 int an_store_end(an_store *s, int rc, an_err *err);
 
+/* A savepoint inside the open write transaction, so that one of several writes batched into
+ * a transaction can fail without losing the others: mark, write, then release on success or
+ * undo (back to the mark, counters included) on failure. One level: mark again only after
+ * release or undo. AN_EINTERNAL outside a write transaction. */
+int an_store_mark(an_store *s, an_err *err);
+int an_store_mark_release(an_store *s, an_err *err);
+int an_store_mark_undo(an_store *s, an_err *err);
+
 /* Read transactions. Without one every read runs in a transaction of its own; between
  * read_begin and the matching read_end the handle's reads share one transaction and see one
  * snapshot of the workspace (writes by others that commit meanwhile are not seen). Calls

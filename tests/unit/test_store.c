@@ -1069,6 +1069,38 @@ static void assert_counters_exact(fixture *f, int64_t pid)
     an_project_clear(&p);
 }
 
+/* A batch of writes in one transaction where one fails: undo to the mark drops that one
+ * write and its counters, the others commit. */
+static void test_mark_undo_drops_one_write_of_a_batch(void **state)
+{
+    fixture *f = *state;
+    int64_t pid = make_project(f->s, "batch");
+    an_err err;
+    assert_int_equal(an_store_mark(f->s, &err), -AN_EINTERNAL); /* no transaction */
+    begin(f->s);
+    assert_int_equal(an_store_mark(f->s, &err), 0);
+    int64_t a = put_task(f->s, pid, "kept one");
+    assert_int_equal(an_store_mark_release(f->s, &err), 0);
+    assert_int_equal(an_store_mark(f->s, &err), 0);
+    assert_int_equal(an_store_mark(f->s, &err), -AN_EINTERNAL); /* one level */
+    int64_t b = put_task(f->s, pid, "undone");
+    assert_int_equal(an_store_mark_undo(f->s, &err), 0);
+    assert_int_equal(an_store_mark(f->s, &err), 0);
+    int64_t c = put_task(f->s, pid, "kept two");
+    assert_int_equal(an_store_mark_release(f->s, &err), 0);
+    commit(f->s);
+    an_task t;
+    assert_int_equal(an_store_task_get(f->s, a, &t, &err), 0);
+    an_task_clear(&t);
+    assert_int_equal(an_store_task_get(f->s, c, &t, &err), 0);
+    an_task_clear(&t);
+    assert_true(b == c || an_store_task_get(f->s, b, &t, &err) == -AN_ENOTFOUND);
+    an_project p;
+    assert_int_equal(an_store_project_get(f->s, "batch", &p, &err), 0);
+    assert_int_equal(p.task_count, 2);
+    an_project_clear(&p);
+}
+
 static void test_upgrade_from_version_one_keeps_data(void **state)
 {
     fixture *f = *state;
@@ -2317,6 +2349,7 @@ int main(void)
         T(test_annotator_counts),
         T(test_concurrent_writers_queue),
         T(test_crash_mid_transaction_leaves_nothing),
+        T(test_mark_undo_drops_one_write_of_a_batch),
         T(test_upgrade_from_version_one_keeps_data),
         T(test_user_password_and_activity),
         T(test_tokens),
