@@ -13,6 +13,7 @@
 #include "server/http.h"
 #include "service/auth.h"
 #include "service/export_jobs.h"
+#include "service/webhooks.h"
 #include "store/store.h"
 
 /* Parsed labeling configs shared between requests (api_config.c). */
@@ -38,6 +39,31 @@ int api_checkpointer_start(const char *db, api_checkpointer **out, an_err *err);
 void api_checkpointer_note(void *ud, int64_t log_pages);
 void api_checkpointer_stop(api_checkpointer *c);
 
+/* The write batcher (api_writer.c): frequent small writes (annotations) are queued to one
+ * thread that commits everything queued in one transaction, each write in a savepoint of its
+ * own, and then resumes the requests. A handler fills an api_write (request-scoped memory:
+ * an_http_alloc) with fn and ctx and returns api_write_later's value; `then` runs when the
+ * write is done (committed, or failed: w->rc and w->err) and answers. fn runs inside the open
+ * write transaction, on the writer's thread and store handle. */
+typedef struct api_write {
+    int (*fn)(an_store *s, void *ctx, an_err *err);
+    void *ctx;
+    /* filled by the writer */
+    int rc;        /* 0: committed */
+    an_err err;    /* why not */
+    char at[32];   /* the transaction's time: created_at of what fn stored */
+    an_http_req *req;
+    struct api_write *next;
+} api_write;
+typedef struct api_writer api_writer;
+int api_writer_start(const char *db, api_checkpointer *cp, api_writer **out, an_err *err);
+/* Writes everything still queued, resumes its requests, and stops. */
+void api_writer_stop(api_writer *w);
+/* Queues w and returns AN_HTTP_LATER (the handler returns it). While the server stops (no
+ * writer), writes w at once on s in a transaction of its own and returns then's answer. */
+int api_write_later(an_app *app, an_http_req *req, an_http_resp *resp, an_store *s,
+                    api_write *w, an_http_then then, void *ctx);
+
 struct an_app {
     char *db; /* workspace location */
     bool secure_cookies;
@@ -51,6 +77,8 @@ struct an_app {
     size_t n_media_roots;
     api_config_cache *configs;
     api_checkpointer *checkpointer; /* request handles never checkpoint themselves */
+    an_webhooks *webhooks; /* webhook deliveries (an_webhooks_emit); started and stopped with the app */
+    api_writer *writer;
 };
 
 /* The signed-in user of a request, set by the before hook. csrf is "" for token auth. */
@@ -168,5 +196,12 @@ int api_member_add(an_http_req *req, an_http_resp *resp, void *app);
 int api_member_remove(an_http_req *req, an_http_resp *resp, void *app);
 
 int api_audit_list(an_http_req *req, an_http_resp *resp, void *app);
+
+int api_webhooks_list(an_http_req *req, an_http_resp *resp, void *app);
+int api_webhook_create(an_http_req *req, an_http_resp *resp, void *app);
+int api_webhooks_info(an_http_req *req, an_http_resp *resp, void *app);
+int api_webhook_get(an_http_req *req, an_http_resp *resp, void *app);
+int api_webhook_update(an_http_req *req, an_http_resp *resp, void *app);
+int api_webhook_delete(an_http_req *req, an_http_resp *resp, void *app);
 
 #endif

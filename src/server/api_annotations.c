@@ -86,6 +86,45 @@ static int respond_annotation(an_http_resp *resp, an_store *s, int64_t id, int s
     return 0;
 }
 
+/* A new annotation on its way through the write batcher. */
+typedef struct new_annotation {
+    api_write w;
+    an_prepared_annotation p;
+    int64_t id;
+} new_annotation;
+
+static int write_annotation(an_store *s, void *ctx, an_err *err)
+{
+    new_annotation *n = ctx;
+    return an_annotation_write(s, &n->p, &n->id, err);
+}
+
+/* Answers once the annotation is committed (or refused), from what was written: no read. */
+static int annotation_written(an_http_req *req, an_http_resp *resp, void *app, void *ctx)
+{
+    (void)req;
+    (void)app;
+    new_annotation *n = ctx;
+    if (n->w.rc < 0) {
+        api_fail(resp, &n->w.err, 0);
+    } else {
+        const an_annotation_in *in = &n->p.in;
+        an_annotation a = {.id = n->id,
+                           .task_id = in->task_id,
+                           .project_id = in->project_id,
+                           .annotator_id = in->annotator_id,
+                           .result = n->p.text,
+                           .lead_time = in->lead_time,
+                           .ground_truth = in->ground_truth,
+                           .cancelled = in->cancelled,
+                           .created_at = n->w.at,
+                           .updated_at = n->w.at};
+        an_http_json(resp, 201, annotation_json(&a));
+    }
+    an_prepared_annotation_free(&n->p);
+    return 0;
+}
+
 int api_annotation_create(an_http_req *req, an_http_resp *resp, void *app)
 {
     an_store *s = api_store(app, resp);
@@ -100,19 +139,25 @@ int api_annotation_create(an_http_req *req, an_http_resp *resp, void *app)
     json_t *body = api_body_object(req, resp);
     api_cfg *cfg = body ? api_config(app, &p, resp) : NULL;
     an_submit in;
-    int64_t ann_id = 0;
-    int rc = 1;
-    an_err e;
-    an_err_clear(&e);
+    int rc = 0;
     if (cfg && read_submit(body, &in, resp)) {
-        rc = an_annotation_submit(s, cfg->cfg, &t, api_me(req)->id, &in, &ann_id, &e);
-        if (rc < 0) api_fail(resp, &e, e.code == AN_EINVAL ? 422 : 0);
+        new_annotation *n = an_http_alloc(req, sizeof *n);
+        an_err e;
+        an_err_clear(&e);
+        if (an_annotation_prepare(cfg->cfg, &t, api_me(req)->id, &in, &n->p, &e) < 0) {
+            an_prepared_annotation_free(&n->p);
+            api_fail(resp, &e, e.code == AN_EINVAL ? 422 : 0);
+        } else {
+            n->w.fn = write_annotation;
+            n->w.ctx = n;
+            rc = api_write_later(app, req, resp, s, &n->w, annotation_written, n);
+        }
     }
     api_config_release(app, cfg);
     json_decref(body);
     an_task_clear(&t);
     an_project_clear(&p);
-    return rc == 0 ? respond_annotation(resp, s, ann_id, 201) : 0;
+    return rc;
 }
 
 /* Loads annotation id for a change: the annotator themself (ANNOTATE) or a project manager

@@ -340,6 +340,18 @@ static const an_http_route routes[] = {
      AUTHED("Remove a member; managers")},
     {"GET", "/api/audit", api_audit_list, 0, false,
      AUTHED("The audit log: ?project=&user=&since=&after=&limit=; admins")},
+    {"GET", "/api/webhooks", api_webhooks_list, 0, false,
+     AUTHED("Webhooks: ?project= (its managers), or all (admins)")},
+    {"POST", "/api/webhooks", api_webhook_create, 0, false,
+     AUTHED("Add a webhook (url, project, actions, headers, …); the URL must pass the outbound "
+            "guard; project managers, admins for workspace-wide ones")},
+    {"GET", "/api/webhooks/info", api_webhooks_info, 0, false,
+     AUTHED("The webhook actions")},
+    {"GET", "/api/webhooks/{id}", api_webhook_get, 0, false,
+     AUTHED("One webhook, with its last delivery")},
+    {"PATCH", "/api/webhooks/{id}", api_webhook_update, 0, false,
+     AUTHED("Change a webhook (url, actions, headers, is_active, …)")},
+    {"DELETE", "/api/webhooks/{id}", api_webhook_delete, 0, false, AUTHED("Delete a webhook")},
 };
 
 int api_openapi(an_http_req *req, an_http_resp *resp, void *app)
@@ -426,6 +438,16 @@ int an_app_start(const an_app_opts *o, an_app **out, an_err *err)
         an_app_stop(app);
         return rc;
     }
+    rc = api_writer_start(o->db, app->checkpointer, &app->writer, err);
+    if (rc < 0) {
+        an_app_stop(app);
+        return rc;
+    }
+    rc = an_webhooks_start(o->db, &app->webhooks, err);
+    if (rc < 0) {
+        an_app_stop(app);
+        return rc;
+    }
     rc = an_export_runner_start(o->db, o->export_workers ? o->export_workers : 1, &app->exports,
                                 err);
     if (rc < 0) {
@@ -457,10 +479,15 @@ int an_app_port(const an_app *a)
 void an_app_stop(an_app *a)
 {
     if (!a) return;
+    /* The writer first: it resumes every request it holds, which the daemon needs before it
+     * stops; requests that come meanwhile write on their own. */
+    api_writer_stop(a->writer);
+    a->writer = NULL;
     if (a->http) an_http_stop(a->http);
     /* Pool threads have exited: their store handles were closed by the key's destructor. */
     if (a->key_made) pthread_key_delete(a->store_key);
     an_export_runner_stop(a->exports);
+    an_webhooks_stop(a->webhooks); /* after the pool: requests emit until they end */
     /* After the pool: the request handles' commits report to it until they are closed. */
     api_checkpointer_stop(a->checkpointer);
     an_ratelimit_free(a->logins);

@@ -93,6 +93,10 @@ struct an_http_req {
     void *user;
     void (*user_free)(void *);
     char addr[64];
+    /* answering later (an_http_defer) */
+    an_http_then then;
+    void *then_ctx;
+    bool deferred;
 };
 
 /* ---- responses ------------------------------------------------------------------------ */
@@ -693,6 +697,38 @@ static void serve_static(an_http_req *req, an_http_resp *resp)
     an_buf_free(&rel);
 }
 
+void an_http_defer(an_http_req *req, an_http_then then, void *ctx)
+{
+    req->then = then;
+    req->then_ctx = ctx;
+    req->deferred = true;
+    /* Suspended now, inside the access handler (the one place libmicrohttpd allows it), so
+     * a resume from the other thread can never come before the suspension. */
+    MHD_suspend_connection(req->conn);
+}
+
+void an_http_resume(an_http_req *req)
+{
+    MHD_resume_connection(req->conn);
+}
+
+/* Called again after an_http_resume: the deferred work is done, answer now. */
+static enum MHD_Result answer_later(an_http_req *req)
+{
+    req->deferred = false;
+    an_http_resp resp;
+    an_http_resp_init(&resp);
+    int rc = req->then(req, &resp, req->srv->app, req->then_ctx);
+    if (rc < 0) {
+        an_http_resp_free(&resp);
+        an_http_resp_init(&resp);
+        an_http_error(&resp, 500, "internal", "the request failed on the server", NULL);
+    }
+    enum MHD_Result r = send_resp(req, &resp);
+    an_http_resp_free(&resp);
+    return r;
+}
+
 /* Last call: the body is complete. */
 static enum MHD_Result finish(an_http_req *req)
 {
@@ -716,6 +752,10 @@ static enum MHD_Result finish(an_http_req *req)
     } else {
         if (!req->body.p) an_buf_init(&req->body);
         int rc = req->route->r.fn(req, &resp, req->srv->app);
+        if (rc == AN_HTTP_LATER && req->deferred) {
+            an_http_resp_free(&resp);
+            return MHD_YES; /* answered by answer_later after the resume */
+        }
         if (rc < 0) {
             an_http_resp_free(&resp);
             an_http_resp_init(&resp);
@@ -753,6 +793,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         atomic_fetch_add(&s->in_flight, 1);
         return begin(req);
     }
+    if (req->deferred) return answer_later(req);
     if (req->answered) { /* an early answer; drop whatever body still comes */
         *upload_data_size = 0;
         return MHD_YES;
@@ -894,7 +935,7 @@ int an_http_start(const an_http_opts *o, an_http_server **out, an_err *err)
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         threads = n > 0 ? (unsigned)n : 1;
     }
-    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD;
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME;
     if (ai->ai_family == AF_INET6) flags |= MHD_USE_IPv6;
     s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
                             MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT,

@@ -140,6 +140,19 @@ an_buf *an_http_scratch(an_http_req *req);
 void an_http_set_user(an_http_req *req, void *user, void (*free_fn)(void *));
 void *an_http_user(const an_http_req *req);
 
+/* ---- answering later --------------------------------------------------------------------- */
+
+/* A handler that hands its request's work to another thread (the write batcher, say) calls
+ * an_http_defer before handing it over and returns AN_HTTP_LATER without filling resp. The
+ * connection is then suspended — no reads, no timeout — until the other thread calls
+ * an_http_resume(req); then `then` runs on a pool thread and answers as a handler would
+ * (its return value as a handler's). Until resume, req and ctx belong to the other thread;
+ * every deferred request must be resumed before an_http_stop. */
+#define AN_HTTP_LATER 1
+typedef int (*an_http_then)(an_http_req *req, an_http_resp *resp, void *app, void *ctx);
+void an_http_defer(an_http_req *req, an_http_then then, void *ctx);
+void an_http_resume(an_http_req *req);
+
 /* ---- the server ------------------------------------------------------------------------ */
 
 /* Called for each request that matched a route, after its headers arrive and before its body

@@ -45,31 +45,62 @@ static int finish(an_store *s, int rc, int64_t user_id, const char *action, cons
     return an_store_end(s, rc, err);
 }
 
-int an_annotation_submit(an_store *s, const an_config *cfg, const an_task *t, int64_t user_id,
-                         const an_submit *in, int64_t *id_out, an_err *err)
+int an_annotation_prepare(const an_config *cfg, const an_task *t, int64_t user_id,
+                          const an_submit *in, an_prepared_annotation *out, an_err *err)
 {
+    memset(out, 0, sizeof *out);
     json_t *data;
     int rc = check(cfg, t, in->result, &data, err);
     if (rc < 0) return rc;
-    char *text = an_json_text(in->result);
-    static __thread an_label_ref labels[MAX_LABELS];
-    an_annotation_in a = {.task_id = t->id,
-                          .project_id = t->project_id,
-                          .annotator_id = user_id,
-                          .result = text,
-                          .lead_time = in->lead_time,
-                          .ground_truth = in->ground_truth,
-                          .cancelled = in->cancelled,
-                          .labels = labels,
-                          .n_labels = labels_of(in->result, labels)};
-    rc = an_store_begin(s, err);
-    if (rc == 0) {
-        rc = an_store_annotation_insert(s, &a, id_out, err);
-        if (rc == 0) rc = an_store_unlock_task(s, t->id, user_id, err);
-        rc = finish(s, rc, user_id, "annotation.create", "annotation", *id_out, err);
-    }
-    free(text);
     json_decref(data);
+    out->result = json_incref((json_t *)in->result);
+    out->text = an_json_text(in->result);
+    an_label_use uses[MAX_LABELS];
+    size_t n = an_result_labels(in->result, uses, MAX_LABELS);
+    out->labels = an_xcalloc(n ? n : 1, sizeof *out->labels);
+    for (size_t i = 0; i < n; i++) {
+        out->labels[i].from_name = uses[i].from_name;
+        out->labels[i].label = uses[i].label;
+    }
+    out->user_id = user_id;
+    out->in = (an_annotation_in){.task_id = t->id,
+                                 .project_id = t->project_id,
+                                 .annotator_id = user_id,
+                                 .result = out->text,
+                                 .lead_time = in->lead_time,
+                                 .ground_truth = in->ground_truth,
+                                 .cancelled = in->cancelled,
+                                 .labels = out->labels,
+                                 .n_labels = n};
+    return 0;
+}
+
+int an_annotation_write(an_store *s, const an_prepared_annotation *p, int64_t *id_out,
+                        an_err *err)
+{
+    int rc = an_store_annotation_insert(s, &p->in, id_out, err);
+    if (rc == 0) rc = an_store_unlock_task(s, p->in.task_id, p->user_id, err);
+    if (rc == 0)
+        rc = an_store_audit(s, p->user_id, "annotation.create", "annotation", *id_out, NULL, err);
+    return rc;
+}
+
+void an_prepared_annotation_free(an_prepared_annotation *p)
+{
+    free(p->text);
+    free(p->labels);
+    json_decref(p->result);
+    memset(p, 0, sizeof *p);
+}
+
+int an_annotation_submit(an_store *s, const an_config *cfg, const an_task *t, int64_t user_id,
+                         const an_submit *in, int64_t *id_out, an_err *err)
+{
+    an_prepared_annotation p;
+    int rc = an_annotation_prepare(cfg, t, user_id, in, &p, err);
+    if (rc == 0 && (rc = an_store_begin(s, err)) == 0)
+        rc = an_store_end(s, an_annotation_write(s, &p, id_out, err), err);
+    an_prepared_annotation_free(&p);
     return rc;
 }
 

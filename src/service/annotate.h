@@ -20,6 +20,29 @@ typedef struct an_submit {
     bool ground_truth;
 } an_submit;
 
+/* A validated annotation ready to be written: an_annotation_prepare checks it (no store
+ * access), an_annotation_write inserts it inside the caller's open write transaction, so a
+ * writer can put many into one transaction (group commit). The two together are
+ * an_annotation_submit. */
+typedef struct an_prepared_annotation {
+    an_annotation_in in;  /* what is inserted; points into the fields below */
+    char *text;           /* the result's canonical JSON text */
+    json_t *result;       /* a reference held on the result (labels borrow its strings) */
+    an_label_ref *labels; /* in.labels */
+    int64_t user_id;
+} an_prepared_annotation;
+
+/* Validates in->result for user_id's annotation of task t (of a project with config cfg).
+ * AN_EINVAL with where = "result[I]…" when it does not fit. out is freed with
+ * an_prepared_annotation_free in any case. */
+int an_annotation_prepare(const an_config *cfg, const an_task *t, int64_t user_id,
+                          const an_submit *in, an_prepared_annotation *out, an_err *err);
+/* Inserts p in the open write transaction with its audit entry, and releases the
+ * annotator's lock on the task; *id_out is the new annotation's id. */
+int an_annotation_write(an_store *s, const an_prepared_annotation *p, int64_t *id_out,
+                        an_err *err);
+void an_prepared_annotation_free(an_prepared_annotation *p);
+
 /* Adds user_id's annotation to task t (of a project with config cfg) and releases user_id's
  * lock on the task. AN_EINVAL with where = "result[I]…" when the result does not fit the
  * config or the task's data. */

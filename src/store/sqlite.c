@@ -832,6 +832,17 @@ void an_store_rollback(an_store *s)
     discard(s);
 }
 
+int an_store_set_synchronous(an_store *s, bool full, an_err *err)
+{
+    return sq_exec_sql(s, full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL", err,
+                       "setting the durability of commits");
+}
+
+const char *an_store_tx_time(const an_store *s)
+{
+    return s->tx == TX_WRITE ? s->tx_now : "";
+}
+
 int an_store_mark(an_store *s, an_err *err)
 {
     int rc = sq_need_write_tx(s, err, "an_store_mark");

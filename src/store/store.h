@@ -42,6 +42,17 @@ void an_store_rollback(an_store *s);
  * commit's error. The one-line ending of `begin; …; end` blocks. */
 int an_store_end(an_store *s, int rc, an_err *err);
 
+/* Durability of this handle's commits. By default (false) a commit survives a crash of the
+ * process but may be lost with the last moments before a power failure or OS crash (WAL with
+ * synchronous=NORMAL: no fsync per commit). true: a commit is on disk before it returns
+ * (an fsync of the log per commit), which the server's write batcher affords because one
+ * commit covers many writes. */
+int an_store_set_synchronous(an_store *s, bool full, an_err *err);
+
+/* The time the open write transaction gives rows stored without one (ISO 8601 UTC, as
+ * created_at): its start. "" outside a write transaction. */
+const char *an_store_tx_time(const an_store *s);
+
 /* A savepoint inside the open write transaction, so that one of several writes batched into
  * a transaction can fail without losing the others: mark, write, then release on success or
  * undo (back to the mark, counters included) on failure. One level: mark again only after

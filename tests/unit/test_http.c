@@ -157,7 +157,77 @@ static int before(an_http_req *req, an_http_resp *resp, void *app)
     return 0;
 }
 
+/* ---- answering later: requests handed to a "writer" thread that resumes them in batches */
+
+typedef struct later {
+    an_http_req *req;
+    char id[64];
+    struct later *next;
+} later;
+
+static pthread_mutex_t g_later_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t g_later_cv = PTHREAD_COND_INITIALIZER;
+static later *g_later_head;
+static int g_later_queued, g_later_max_batch;
+static bool g_later_stop;
+
+static int h_later_then(an_http_req *req, an_http_resp *resp, void *app, void *ctx)
+{
+    later *l = ctx;
+    json_t *o = json_object();
+    json_object_set_new(o, "later", json_string(l->id));
+    an_http_json(resp, 200, o);
+    return 0;
+}
+
+static int h_later(an_http_req *req, an_http_resp *resp, void *app)
+{
+    later *l = an_http_alloc(req, sizeof *l);
+    l->req = req;
+    snprintf(l->id, sizeof l->id, "%s", an_http_param(req, "id"));
+    pthread_mutex_lock(&g_later_mu);
+    an_http_defer(req, h_later_then, l);
+    l->next = g_later_head;
+    g_later_head = l;
+    g_later_queued++;
+    pthread_cond_signal(&g_later_cv);
+    pthread_mutex_unlock(&g_later_mu);
+    return AN_HTTP_LATER;
+}
+
+/* Waits until 6 requests are queued (or 30 ms pass), then resumes them all, newest first. */
+static void *later_resumer(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&g_later_mu);
+    while (!g_later_stop || g_later_head) {
+        if (g_later_queued < 6 && !g_later_stop) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_nsec += 30 * 1000 * 1000;
+            if (ts.tv_nsec >= 1000000000) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000;
+            }
+            pthread_cond_timedwait(&g_later_cv, &g_later_mu, &ts);
+        }
+        later *batch = g_later_head;
+        if (g_later_queued > g_later_max_batch) g_later_max_batch = g_later_queued;
+        g_later_head = NULL;
+        g_later_queued = 0;
+        pthread_mutex_unlock(&g_later_mu);
+        for (later *l = batch, *next; l; l = next) {
+            next = l->next; /* l is freed with its request once resumed */
+            an_http_resume(l->req);
+        }
+        pthread_mutex_lock(&g_later_mu);
+    }
+    pthread_mutex_unlock(&g_later_mu);
+    return NULL;
+}
+
 static const an_http_route routes[] = {
+    {"GET", "/api/later/{id}", h_later, 0, false, NULL},
     {"GET", "/api/tasks/{id}", h_task, 0, false, NULL},
     {"DELETE", "/api/tasks/{id}", h_task_delete, 0, false, NULL},
     {"GET", "/api/projects/{pid}/tasks/{tid}", h_nested, 0, false, NULL},
@@ -1036,6 +1106,61 @@ static void test_concurrent_and_metrics(void **state)
     reply_free(&r);
 }
 
+static void *hammer_later(void *arg)
+{
+    worker *w = arg;
+    CURL *h = curl_easy_init();
+    an_buf body = AN_BUF_INIT;
+    an_buf_init(&body);
+    for (int i = 0; i < 20; i++) {
+        char url[256], want[128];
+        snprintf(url, sizeof url, "http://127.0.0.1:%d/api/later/w%d-%d", an_http_port(g_srv),
+                 w->id, i);
+        snprintf(want, sizeof want, "{\"later\":\"w%d-%d\"}", w->id, i);
+        an_buf_reset(&body);
+        curl_easy_setopt(h, CURLOPT_URL, url);
+        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+        curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
+        curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+        long status = 0;
+        if (curl_easy_perform(h) == CURLE_OK &&
+            curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK && status == 200 &&
+            strcmp(body.p, want) == 0)
+            w->ok++;
+    }
+    an_buf_free(&body);
+    curl_easy_cleanup(h);
+    return NULL;
+}
+
+/* Deferred requests free their pool thread: with 4 pool threads, 12 clients get their
+ * requests in flight together (a batch larger than the pool), and every one is answered
+ * with its own body after being resumed from another thread in an arbitrary order. */
+static void test_deferred_answers(void **state)
+{
+    pthread_t resumer;
+    g_later_stop = false;
+    g_later_max_batch = 0;
+    assert_int_equal(pthread_create(&resumer, NULL, later_resumer, NULL), 0);
+    enum { N = 12 };
+    pthread_t t[N];
+    worker w[N];
+    for (int i = 0; i < N; i++) {
+        w[i] = (worker){i, 0};
+        assert_int_equal(pthread_create(&t[i], NULL, hammer_later, &w[i]), 0);
+    }
+    for (int i = 0; i < N; i++) {
+        pthread_join(t[i], NULL);
+        assert_int_equal(w[i].ok, 20);
+    }
+    pthread_mutex_lock(&g_later_mu);
+    g_later_stop = true;
+    pthread_cond_signal(&g_later_cv);
+    pthread_mutex_unlock(&g_later_mu);
+    pthread_join(resumer, NULL);
+    assert_true(g_later_max_batch > 4);
+}
+
 static void test_start_errors(void **state)
 {
     an_err err;
@@ -1092,6 +1217,7 @@ int main(void)
         cmocka_unit_test(test_security_headers),
         cmocka_unit_test(test_garbage_does_not_crash),
         cmocka_unit_test(test_concurrent_and_metrics),
+        cmocka_unit_test(test_deferred_answers),
         cmocka_unit_test(test_start_errors),
     };
     int rc = cmocka_run_group_tests(tests, setup, teardown);

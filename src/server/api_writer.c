@@ -1,0 +1,185 @@
+/* The server's write batcher (group commit). See api.h.
+ *
+ * Why: one transaction per annotation makes every request pay a whole commit (the WAL
+ * frames, and with synchronous=FULL an fsync), and request threads queue on SQLite's single
+ * write lock. Here one thread takes every write queued since its last commit, runs them in
+ * one transaction — each inside a savepoint, so one that fails is undone alone — commits
+ * once and resumes their requests. Under load a commit is shared by everyone who arrived
+ * meanwhile; a lone request costs about what committing it directly costs. The requests
+ * wait suspended (an_http_defer), so a pool thread is free to read the next request instead
+ * of sleeping on the lock: that is what lets many writes be in flight with few threads. */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "server/api.h"
+
+enum { MAX_BATCH = 1024 };
+
+struct api_writer {
+    an_store *s;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    api_write *head, *tail; /* queued, oldest first */
+    bool closing;
+    bool started;
+};
+
+/* Runs one write inside the open transaction, in a savepoint of its own. Returns false when
+ * the transaction itself is lost (the savepoint could not be undone). */
+static bool run_one(an_store *s, api_write *w)
+{
+    an_err_clear(&w->err);
+    w->rc = an_store_mark(s, &w->err);
+    if (w->rc) return false;
+    w->rc = w->fn(s, w->ctx, &w->err);
+    an_err e;
+    an_err_clear(&e);
+    if (w->rc != 0) return an_store_mark_undo(s, &e) == 0;
+    if (an_store_mark_release(s, &e) == 0) return true;
+    w->rc = -AN_EIO;
+    w->err = e;
+    return false;
+}
+
+static void fail_all(api_write *w, const an_err *e, int rc)
+{
+    for (; w; w = w->next)
+        if (w->rc == 0) {
+            w->rc = rc;
+            w->err = *e;
+        }
+}
+
+static void run_batch(an_store *s, api_write *batch)
+{
+    an_err e;
+    an_err_clear(&e);
+    int rc = an_store_begin(s, &e);
+    if (rc == 0) {
+        for (api_write *w = batch; w; w = w->next)
+            memcpy(w->at, an_store_tx_time(s), sizeof w->at);
+        for (api_write *w = batch; w; w = w->next) {
+            if (!run_one(s, w)) {
+                /* The transaction is in an unknown state: nothing of it may be kept. */
+                an_store_rollback(s);
+                an_err_set(&e, AN_EIO, "workspace",
+                           "a write of the same batch failed and took the transaction with it; "
+                           "retry");
+                for (api_write *x = batch; x; x = x->next) {
+                    x->rc = -AN_EIO;
+                    x->err = e;
+                }
+                goto resume;
+            }
+        }
+        rc = an_store_commit(s, &e);
+    }
+    if (rc) fail_all(batch, &e, rc);
+resume:
+    /* Once resumed, a request may be answered and freed (with its api_write) at once. */
+    for (api_write *w = batch, *next; w; w = next) {
+        next = w->next;
+        an_http_resume(w->req);
+    }
+}
+
+static void *writer_main(void *arg)
+{
+    api_writer *wr = arg;
+    for (;;) {
+        pthread_mutex_lock(&wr->mu);
+        while (!wr->head && !wr->closing)
+            pthread_cond_wait(&wr->cv, &wr->mu);
+        if (!wr->head) { /* closing, and everything queued has been written */
+            pthread_mutex_unlock(&wr->mu);
+            break;
+        }
+        api_write *batch = wr->head, *last = batch;
+        int n = 1;
+        while (last->next && n < MAX_BATCH) {
+            last = last->next;
+            n++;
+        }
+        wr->head = last->next;
+        if (!wr->head) wr->tail = NULL;
+        last->next = NULL;
+        pthread_mutex_unlock(&wr->mu);
+        run_batch(wr->s, batch);
+    }
+    return NULL;
+}
+
+int api_writer_start(const char *db, api_checkpointer *cp, api_writer **out, an_err *err)
+{
+    *out = NULL;
+    api_writer *wr = an_xcalloc(1, sizeof *wr);
+    int rc = an_store_open(db, &wr->s, err);
+    if (rc == 0) rc = an_store_set_autocheckpoint(wr->s, false, api_checkpointer_note, cp, err);
+    /* "Durable when answered": the batch's commit reaches the disk before any of its
+     * requests is answered; one fsync per batch, not per annotation. */
+    if (rc == 0) rc = an_store_set_synchronous(wr->s, true, err);
+    if (rc < 0) {
+        an_store_close(wr->s);
+        free(wr);
+        return rc;
+    }
+    pthread_mutex_init(&wr->mu, NULL);
+    pthread_cond_init(&wr->cv, NULL);
+    if (pthread_create(&wr->thread, NULL, writer_main, wr) != 0) {
+        api_writer_stop(wr);
+        return an_err_set(err, AN_EIO, "writer", "cannot start the writer thread");
+    }
+    wr->started = true;
+    *out = wr;
+    return 0;
+}
+
+void api_writer_stop(api_writer *wr)
+{
+    if (!wr) return;
+    pthread_mutex_lock(&wr->mu);
+    wr->closing = true;
+    pthread_cond_signal(&wr->cv);
+    pthread_mutex_unlock(&wr->mu);
+    if (wr->started) pthread_join(wr->thread, NULL);
+    an_store_close(wr->s);
+    wr->s = NULL;
+    pthread_mutex_destroy(&wr->mu);
+    pthread_cond_destroy(&wr->cv);
+    free(wr);
+}
+
+int api_write_later(an_app *app, an_http_req *req, an_http_resp *resp, an_store *s,
+                    api_write *w, an_http_then then, void *ctx)
+{
+    api_writer *wr = app->writer;
+    w->req = req;
+    w->next = NULL;
+    w->at[0] = '\0';
+    an_err_clear(&w->err);
+    if (wr) {
+        pthread_mutex_lock(&wr->mu);
+        if (!wr->closing) {
+            /* Suspend before the writer can see it: its resume must follow the suspension. */
+            an_http_defer(req, then, ctx);
+            if (wr->tail)
+                wr->tail->next = w;
+            else
+                wr->head = w;
+            wr->tail = w;
+            pthread_cond_signal(&wr->cv);
+            pthread_mutex_unlock(&wr->mu);
+            return AN_HTTP_LATER;
+        }
+        pthread_mutex_unlock(&wr->mu);
+    }
+    /* No writer (the server is stopping): a transaction of its own on the request's handle. */
+    w->rc = an_store_begin(s, &w->err);
+    if (w->rc == 0) {
+        memcpy(w->at, an_store_tx_time(s), sizeof w->at);
+        w->rc = an_store_end(s, w->fn(s, w->ctx, &w->err), &w->err);
+    }
+    return then(req, resp, app, ctx);
+}
