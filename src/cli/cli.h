@@ -46,5 +46,6 @@ int cmd_serve(cli *c, int argc, char **argv);
 int cmd_token(cli *c, int argc, char **argv);
 int cmd_member(cli *c, int argc, char **argv);
 int cmd_agreement(cli *c, int argc, char **argv);
+int cmd_settings(cli *c, int argc, char **argv);
 
 #endif

@@ -143,6 +143,7 @@ int api_projects_create(an_http_req *req, an_http_resp *resp, void *app)
     }
     json_decref(body);
     if (rc < 0) return api_fail(resp, &e, 0);
+    an_webhooks_emit(((an_app *)app)->webhooks, id, "PROJECT_CREATED", NULL);
     an_project p = {0};
     if (api_project_for(req, resp, s, id, AN_ACT_VIEW_PROJECT, &p)) return 0;
     an_http_json(resp, 201, project_json(&p));
@@ -203,7 +204,12 @@ int api_project_import(an_http_req *req, an_http_resp *resp, void *app)
     an_err e;
     an_err_clear(&e);
     const char *paths[1] = {path};
+    an_app *hooks_app = app;
+    int64_t last_task = an_webhooks_last_task(hooks_app->webhooks, s, p.id, p.task_count);
     int rc = an_import(s, &p, paths, 1, &o, &r, &e);
+    if (rc == 0 && r.added > 0)
+        an_webhooks_emit(hooks_app->webhooks, p.id, "TASKS_CREATED",
+                         an_webhooks_tasks_since(hooks_app->webhooks, s, p.id, last_task));
     if (rc == 0)
         an_store_audit(s, api_me(req)->id, "project.import", "project", p.id, NULL, &e);
     an_project_clear(&p);
@@ -482,6 +488,7 @@ int api_project_update(an_http_req *req, an_http_resp *resp, void *app)
     }
     /* Frees the old parsed config now (a request holding the new text would replace it). */
     if (xml) api_config_forget(app, id);
+    an_webhooks_emit(((an_app *)app)->webhooks, id, "PROJECT_UPDATED", NULL);
     an_project_clear(&p);
     if (api_project_for(req, resp, s, id, AN_ACT_VIEW_PROJECT, &p) == 0) {
         json_t *j = project_json(&p);
@@ -535,6 +542,8 @@ int api_project_delete(an_http_req *req, an_http_resp *resp, void *appv)
     an_project_clear(&p);
     if (rc < 0) return api_fail(resp, &e, 0);
     api_config_forget(app, id);
+    an_webhooks_emit(app->webhooks, id, "PROJECT_DELETED",
+                     json_pack("{s:{s:I}}", "project", "id", (json_int_t)id));
     /* The finished exports' files go too (a job still running finds its project gone). */
     for (size_t k = 0; k + sizeof(int64_t) <= jobs->len; k += sizeof(int64_t)) {
         int64_t jid;

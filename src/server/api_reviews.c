@@ -62,6 +62,7 @@ int api_review_create(an_http_req *req, an_http_resp *resp, void *app)
     if (!id || annotation_for(req, resp, s, id, AN_ACT_REVIEW, &a)) return 0;
     const an_user *me = api_me(req);
     bool own = a.annotator_id == me->id;
+    int64_t project_id = a.project_id;
     an_annotation_clear(&a);
     if (own) {
         an_http_error(resp, 403, "forbidden", "you cannot review your own annotation", NULL);
@@ -98,6 +99,8 @@ int api_review_create(an_http_req *req, an_http_resp *resp, void *app)
         json_decref(out);
         return api_fail(resp, &e, 0);
     }
+    an_webhooks_emit(((an_app *)app)->webhooks, project_id, "REVIEW_CREATED",
+                     json_pack("{s:o}", "review", json_deep_copy(out)));
     an_http_json(resp, 201, out);
     return 0;
 }

@@ -232,6 +232,7 @@ int api_task_delete(an_http_req *req, an_http_resp *resp, void *app)
     an_task t;
     an_project p;
     if (!id || api_task_for(req, resp, s, id, AN_ACT_MANAGE_PROJECT, &t, &p)) return 0;
+    int64_t project_id = t.project_id;
     an_task_clear(&t);
     an_project_clear(&p);
     an_err e;
@@ -244,6 +245,8 @@ int api_task_delete(an_http_req *req, an_http_resp *resp, void *app)
         rc = an_store_end(s, rc, &e);
     }
     if (rc < 0) return api_fail(resp, &e, 0);
+    an_webhooks_emit(((an_app *)app)->webhooks, project_id, "TASKS_DELETED",
+                     json_pack("{s:[{s:I}]}", "tasks", "id", (json_int_t)id));
     resp->status = 204;
     return 0;
 }

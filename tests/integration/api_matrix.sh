@@ -83,6 +83,13 @@ until [ "$(req root GET /api/projects/1/exports/$EXP; json_get body.json 'j["sta
     i=$((i + 1)); [ $i -lt 200 ] || fail "export did not finish: $(cat body.json)"; sleep 0.05
 done
 TMP=$(req root GET /api/users >/dev/null; json_get body.json '[u["id"] for u in j if u["username"]=="tmp"][0]')
+# Webhooks to a public address, inactive: the matrix sends nothing anywhere.
+HOOK_BODY='{"url":"http://93.184.216.34/hook","project":1,"is_active":false}'
+fresh_hook() { # a webhook of project 1; prints its id
+    must 201 root POST /api/webhooks "$HOOK_BODY"
+    json_get body.json 'j["id"]'
+}
+HOOK=$(fresh_hook)
 
 # The matrix: METHOD PATTERN, then the status for admin, manager, reviewer, annotator,
 # non-member ("-" for public routes, which need no credential and are checked once).
@@ -129,6 +136,12 @@ POST /api/users 201 403 403 403 403
 PATCH /api/users/{id} 200 403 403 403 403
 POST /api/users/{id}/tokens 201 403 403 403 403
 GET /api/audit 200 403 403 403 403
+GET /api/webhooks 200 200 403 403 404
+POST /api/webhooks 201 201 403 403 404
+GET /api/webhooks/info 200 200 200 200 200
+GET /api/webhooks/{id} 200 200 403 403 404
+PATCH /api/webhooks/{id} 200 200 403 403 404
+DELETE /api/webhooks/{id} 204 204 403 403 404
 '
 
 # Every route of the server has a line, and every line is a route of the server.
@@ -167,11 +180,16 @@ call() {
     "POST /api/users") body="{\"username\":\"u$m\",\"role\":\"annotator\"}" ;;
     "PATCH /api/users/{id}") path=/api/users/$TMP; body='{"active":true}' ;;
     "POST /api/users/{id}/tokens") path=/api/users/$TMP/tokens ;;
+    "GET /api/webhooks") path="/api/webhooks?project=1" ;;
+    "POST /api/webhooks") body=$HOOK_BODY ;;
+    "PATCH /api/webhooks/{id}") path=/api/webhooks/$HOOK; body='{"is_active":false}' ;;
+    "DELETE /api/webhooks/{id}") path=/api/webhooks/$(fresh_hook) ;;
     esac
     # Placeholders left in the path: the shared task, annotation, project 1, the export.
     case "$path" in
     /api/tasks/{id}*) id=$TASK ;;
     /api/annotations/{id}*) id=$ANN ;;
+    /api/webhooks/{id}*) id=$HOOK ;;
     *) id=1 ;;
     esac
     path=$(echo "$path" | sed "s|{id}|$id|; s|{eid}|$EXP|")
