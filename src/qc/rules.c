@@ -222,6 +222,21 @@ size_t an_qc_rules_count(const an_qc_rules *r)
     return r ? r->n : 0;
 }
 
+const char *an_qc_rule_id(const an_qc_rules *r, size_t i)
+{
+    return r->rules[i].id;
+}
+
+const char *an_qc_rule_type(const an_qc_rules *r, size_t i)
+{
+    return types[r->rules[i].type].name;
+}
+
+an_qc_severity an_qc_rule_severity(const an_qc_rules *r, size_t i)
+{
+    return r->rules[i].severity;
+}
+
 bool an_qc_rules_use_predictions(const an_qc_rules *r)
 {
     for (size_t i = 0; r && i < r->n; i++)

@@ -41,8 +41,11 @@ int an_qc_rules_parse(const char *text, size_t len, const an_config *cfg, an_qc_
                       an_err *err);
 void an_qc_rules_free(an_qc_rules *r);
 
-/* Number of rules. */
+/* Number of rules, and rule i's id, type name and severity (i < count), in document order. */
 size_t an_qc_rules_count(const an_qc_rules *r);
+const char *an_qc_rule_id(const an_qc_rules *r, size_t i);
+const char *an_qc_rule_type(const an_qc_rules *r, size_t i);
+an_qc_severity an_qc_rule_severity(const an_qc_rules *r, size_t i);
 /* Whether any rule looks at predictions / at other annotators' results, so that callers can
  * skip loading them. */
 bool an_qc_rules_use_predictions(const an_qc_rules *r);
