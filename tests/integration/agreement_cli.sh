@@ -82,4 +82,20 @@ expect_status 1 $ANNOT agreement --csv k.csv --metric cohen --level ordinal
 expect_status 1 $ANNOT agreement --csv k.csv --metric cohen --weights cubic
 expect_status 2 $ANNOT agreement --csv nosuch.csv --metric alpha
 $ANNOT agreement --help | grep -q "usage: annot agreement" || fail "agreement --help"
+
+# --bootstrap: a 95 % percentile interval over resampled rows, the same for the same seed;
+# resamples where alpha is undefined (only the agreeing rows drawn) are skipped and counted.
+printf 'a,b\nx,x\nx,x\nx,y\n' >boot.csv
+$ANNOT agreement --csv boot.csv --metric alpha --bootstrap 300 --seed 5 --json >b1.json
+$ANNOT agreement --csv boot.csv --metric alpha --bootstrap 300 --seed 5 --json >b2.json
+$ANNOT agreement --csv boot.csv --metric alpha --bootstrap 300 --json >b3.json
+cmp -s b1.json b2.json || fail "bootstrap with one seed differs"
+cmp -s b1.json b3.json && fail "bootstrap ignores the seed"
+[ "$(json_get b1.json '(lambda c: (c["level"], c["resamples"], c["low"] <= c["high"], 40 < c["skipped"] < 150))(j["ci"])')" = \
+  "(0.95, 300, True, True)" ] || fail "bootstrap JSON: $(cat b1.json)"
+$ANNOT agreement --csv k.csv --metric alpha --bootstrap 100 | grep -q "^95% CI " || fail "CI text"
+expect_status 1 $ANNOT agreement --csv k.csv --metric alpha --bootstrap x
+expect_status 1 $ANNOT agreement --csv k.csv --metric alpha --bootstrap 2000000
+expect_status 1 $ANNOT agreement --csv k.csv --metric alpha --seed 3
+expect_status 1 $ANNOT agreement --csv k.csv --metric alpha --control c
 echo ok

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "qc/agreement.h"
+#include "qc/bootstrap.h"
 #include "qc/reliability_csv.h"
 #include "testlib.h"
 
@@ -263,10 +264,131 @@ static void test_csv_errors(void **state)
     assert_int_equal(an_rel_csv_read(tl_path("nosuch.csv"), &t, &e), -AN_EIO);
 }
 
+/* Fills cell (units x 2) from two label vectors given as runs: runs[i] = {count, a, b}. */
+static size_t from_runs(const int (*runs)[3], size_t n_runs, int *cell)
+{
+    size_t u = 0;
+    for (size_t i = 0; i < n_runs; i++)
+        for (int k = 0; k < runs[i][0]; k++, u++) {
+            cell[u * 2] = runs[i][1];
+            cell[u * 2 + 1] = runs[i][2];
+        }
+    return u;
+}
+
+/* scikit-learn's own worked examples, sklearn/metrics/tests/test_classification.py,
+ * test_cohen_kappa (Artstein and Poesio 2008, tables 1 and 4): 0.348; 0.8013; and the
+ * weighting example 0.9315 (none), 0.9412 (linear), 0.9541 (quadratic). The label vectors
+ * there are runs; aligned, they give these pairs. */
+static void test_cohen_sklearn_published(void **state)
+{
+    int cell[100 * 2];
+    /* y1 = 0*40 + 1*60, y2 = 0*20 + 1*20 + 0*10 + 1*50. */
+    static const int t1[][3] = {{20, 0, 0}, {20, 0, 1}, {10, 1, 0}, {50, 1, 1}};
+    an_agr_data d = {from_runs(t1, 4, cell), 2, 2, cell, NULL};
+    assert_int_equal(d.units, 100);
+    assert_float_equal(run(&d, AN_AGR_COHEN, 0, AN_AGR_W_NONE), 0.348, 0.0005);
+    /* y1 = 0*46 + 1*44 + 2*10, y2 = 0*52 + 1*32 + 2*16. */
+    static const int t4[][3] = {{46, 0, 0}, {6, 1, 0}, {32, 1, 1}, {6, 1, 2}, {10, 2, 2}};
+    d = (an_agr_data){from_runs(t4, 5, cell), 2, 3, cell, NULL};
+    assert_int_equal(d.units, 100);
+    assert_float_equal(run(&d, AN_AGR_COHEN, 0, AN_AGR_W_NONE), 0.8013, 0.00005);
+    /* y1 = 0*46 + 1*44 + 2*10, y2 = 0*50 + 1*40 + 2*10. */
+    static const int tw[][3] = {{46, 0, 0}, {4, 1, 0}, {40, 1, 1}, {10, 2, 2}};
+    d = (an_agr_data){from_runs(tw, 4, cell), 2, 3, cell, NULL};
+    assert_float_equal(run(&d, AN_AGR_COHEN, 0, AN_AGR_W_NONE), 0.9315, 0.00005);
+    assert_float_equal(run(&d, AN_AGR_COHEN, 0, AN_AGR_W_LINEAR), 0.9412, 0.00005);
+    assert_float_equal(run(&d, AN_AGR_COHEN, 0, AN_AGR_W_QUADRATIC), 0.9541, 0.00005);
+}
+
+/* statsmodels' own worked examples, statsmodels/stats/tests/test_inter_rater.py:
+ * test_fleiss_kappa_irr, Fleiss (1971) "diagnoses", 30 subjects x 6 raters, 5 categories,
+ * kappa 0.4302445 (R irr kappam.fleiss); and test_cohens_kappa_irr, the "anxiety" data of R
+ * irr, raters 2 and 3, kappa2 unweighted -0.006289308, "equal" (linear) 0.1459075, "squared"
+ * (quadratic) 0.2520325. Rating 5 occurs for neither rater, so the categories are
+ * 1, 2, 3, 4, 6 (as R drops the empty level). */
+static const int diagnoses[30][6] = {
+    {4, 4, 4, 4, 4, 4}, {2, 2, 2, 5, 5, 5}, {2, 3, 3, 3, 3, 5}, {5, 5, 5, 5, 5, 5},
+    {2, 2, 2, 4, 4, 4}, {1, 1, 3, 3, 3, 3}, {3, 3, 3, 3, 5, 5}, {1, 1, 3, 3, 3, 4},
+    {1, 1, 4, 4, 4, 4}, {5, 5, 5, 5, 5, 5}, {1, 4, 4, 4, 4, 4}, {1, 2, 4, 4, 4, 4},
+    {2, 2, 2, 3, 3, 3}, {1, 4, 4, 4, 4, 4}, {2, 2, 4, 4, 4, 5}, {3, 3, 3, 3, 3, 5},
+    {1, 1, 1, 4, 5, 5}, {1, 1, 1, 1, 1, 2}, {2, 2, 4, 4, 4, 4}, {1, 3, 3, 5, 5, 5},
+    {5, 5, 5, 5, 5, 5}, {2, 4, 4, 4, 4, 4}, {2, 2, 4, 5, 5, 5}, {1, 1, 4, 4, 4, 4},
+    {1, 4, 4, 4, 4, 5}, {2, 2, 2, 2, 2, 4}, {1, 1, 1, 1, 5, 5}, {2, 2, 4, 4, 4, 4},
+    {1, 3, 3, 3, 3, 3}, {5, 5, 5, 5, 5, 5},
+};
+static const int anxiety_r2[20] = {3, 6, 4, 6, 2, 4, 2, 4, 3, 3, 2, 3, 3, 3, 2, 2, 1, 3, 3, 4};
+static const int anxiety_r3[20] = {2, 1, 4, 4, 3, 2, 1, 6, 1, 1, 1, 2, 3, 3, 1, 1, 3, 3, 2, 2};
+
+static void test_statsmodels_published(void **state)
+{
+    int cell[30][6];
+    for (int u = 0; u < 30; u++)
+        for (int c = 0; c < 6; c++) cell[u][c] = diagnoses[u][c] - 1;
+    an_agr_data d = {30, 6, 5, &cell[0][0], NULL};
+    assert_float_equal(run(&d, AN_AGR_FLEISS, 0, 0), 0.4302445, 5e-8);
+    assert_float_equal(run(&d, AN_AGR_FLEISS, 0, 0), 0.430, 0.0005);
+
+    int pair[20][2];
+    for (int u = 0; u < 20; u++)
+        for (int c = 0; c < 2; c++) {
+            int v = c ? anxiety_r3[u] : anxiety_r2[u];
+            pair[u][c] = v == 6 ? 4 : v - 1;
+        }
+    an_agr_data a = {20, 2, 5, &pair[0][0], NULL};
+    assert_float_equal(run(&a, AN_AGR_COHEN, 0, AN_AGR_W_NONE), -0.006289308, 5e-9);
+    assert_float_equal(run(&a, AN_AGR_COHEN, 0, AN_AGR_W_LINEAR), 0.1459075, 5e-8);
+    assert_float_equal(run(&a, AN_AGR_COHEN, 0, AN_AGR_W_QUADRATIC), 0.2520325, 5e-8);
+}
+
+/* Bootstrap statistic: the first unit drawn, undefined when it is unit 0. */
+static int first_unit(void *ud, const size_t *units, size_t n, double *out)
+{
+    (void)ud;
+    (void)n;
+    if (units[0] == 0) return -1;
+    *out = (double)units[0];
+    return 0;
+}
+
+static void test_bootstrap(void **state)
+{
+    an_ci a, b, c;
+    an_err e;
+    an_err_clear(&e);
+    assert_int_equal(an_bootstrap(10, 5000, 1, 0.95, first_unit, NULL, &a, &e), 0);
+    assert_int_equal(an_bootstrap(10, 5000, 1, 0.95, first_unit, NULL, &b, &e), 0);
+    assert_int_equal(an_bootstrap(10, 5000, 2, 0.95, first_unit, NULL, &c, &e), 0);
+    /* The same seed gives the same draws; the first unit is uniform on 0..9, unit 0 is
+     * skipped about a tenth of the time, and the rest spans 1..9. */
+    assert_int_equal(a.skipped, b.skipped);
+    assert_true(a.skipped != c.skipped);
+    assert_true(a.skipped > 350 && a.skipped < 650);
+    assert_int_equal(a.resamples, 5000);
+    assert_float_equal(a.level, 0.95, 0);
+    assert_float_equal(a.low, 1, 0);
+    assert_float_equal(a.high, 9, 0);
+    assert_int_equal(an_bootstrap(10, 0, 1, 0.95, first_unit, NULL, &a, &e), -AN_EINVAL);
+    assert_int_equal(an_bootstrap(0, 10, 1, 0.95, first_unit, NULL, &a, &e), -AN_EINVAL);
+
+    /* Agreement: constant pairs leave kappa at 1 in every defined resample; resamples with
+     * one category only are undefined and counted. Units: (0,0) x 3 and (1,1). */
+    static const int cell[4][2] = {{0, 0}, {0, 0}, {0, 0}, {1, 1}};
+    an_agr_data d = {4, 2, 2, &cell[0][0], NULL};
+    assert_int_equal(an_agr_bootstrap(&d, AN_AGR_COHEN, 0, 0, 400, 1, &a, &e), 0);
+    assert_float_equal(a.low, 1, 1e-12);
+    assert_float_equal(a.high, 1, 1e-12);
+    /* P(no unit 4 in four draws) = (3/4)^4 = 0.32; P(only unit 4) is tiny. */
+    assert_true(a.skipped > 80 && a.skipped < 180);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_alpha_krippendorff_2011),
+        cmocka_unit_test(test_cohen_sklearn_published),
+        cmocka_unit_test(test_statsmodels_published),
+        cmocka_unit_test(test_bootstrap),
         cmocka_unit_test(test_fleiss_wikipedia),
         cmocka_unit_test(test_cohen_wikipedia),
         cmocka_unit_test(test_cohen_weighted_by_hand),
