@@ -197,6 +197,11 @@ int api_member_remove(an_http_req *req, an_http_resp *resp, void *app);
 
 int api_audit_list(an_http_req *req, an_http_resp *resp, void *app);
 
+int api_qc_rules_get(an_http_req *req, an_http_resp *resp, void *app);
+int api_qc_rules_put(an_http_req *req, an_http_resp *resp, void *app);
+int api_qc_findings(an_http_req *req, an_http_resp *resp, void *app);
+int api_qc_run(an_http_req *req, an_http_resp *resp, void *app);
+
 int api_webhooks_list(an_http_req *req, an_http_resp *resp, void *app);
 int api_webhook_create(an_http_req *req, an_http_resp *resp, void *app);
 int api_webhooks_info(an_http_req *req, an_http_resp *resp, void *app);

@@ -136,6 +136,10 @@ POST /api/users 201 403 403 403 403
 PATCH /api/users/{id} 200 403 403 403 403
 POST /api/users/{id}/tokens 201 403 403 403 403
 GET /api/audit 200 403 403 403 403
+GET /api/projects/{id}/qc/rules 200 200 200 200 404
+PUT /api/projects/{id}/qc/rules 200 200 403 403 404
+GET /api/projects/{id}/qc/findings 200 200 200 200 404
+POST /api/projects/{id}/qc/run 200 200 403 403 404
 GET /api/webhooks 200 200 403 403 404
 POST /api/webhooks 201 201 403 403 404
 GET /api/webhooks/info 200 200 200 200 200
@@ -180,6 +184,7 @@ call() {
     "POST /api/users") body="{\"username\":\"u$m\",\"role\":\"annotator\"}" ;;
     "PATCH /api/users/{id}") path=/api/users/$TMP; body='{"active":true}' ;;
     "POST /api/users/{id}/tokens") path=/api/users/$TMP/tokens ;;
+    "PUT /api/projects/{id}/qc/rules") body='{"rules":[{"id":"fast","type":"lead_time"}]}' ;;
     "GET /api/webhooks") path="/api/webhooks?project=1" ;;
     "POST /api/webhooks") body=$HOOK_BODY ;;
     "PATCH /api/webhooks/{id}") path=/api/webhooks/$HOOK; body='{"is_active":false}' ;;
