@@ -46,6 +46,7 @@ int cmd_serve(cli *c, int argc, char **argv);
 int cmd_token(cli *c, int argc, char **argv);
 int cmd_member(cli *c, int argc, char **argv);
 int cmd_agreement(cli *c, int argc, char **argv);
+int cmd_consensus(cli *c, int argc, char **argv);
 int cmd_qc(cli *c, int argc, char **argv);
 int cmd_settings(cli *c, int argc, char **argv);
 

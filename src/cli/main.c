@@ -23,6 +23,7 @@ static const struct command {
     {"token", cmd_token, "create API tokens"},
     {"member", cmd_member, "add people to projects"},
     {"agreement", cmd_agreement, "inter-annotator agreement of reliability data (CSV)"},
+    {"consensus", cmd_consensus, "consensus labels (majority, Dawid-Skene) and annotator accuracy"},
     {"qc", cmd_qc, "quality-control rules: run them, set them, list findings"},
     {"settings", cmd_settings, "workspace settings (the outbound allow-list)"},
 };
