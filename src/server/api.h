@@ -135,6 +135,11 @@ int api_read_begin(an_store *s, an_http_resp *resp);
 int api_task_for(an_http_req *req, an_http_resp *resp, an_store *s, int64_t id,
                  an_action action, an_task *t, an_project *p);
 
+/* Blind annotation: an annotator sees only their own annotations of a task (others' would
+ * bias them, and gold answers would leak); reviewers, managers and admins see all. Returns
+ * the annotator whose annotations the signed-in user may see, or 0 for all. */
+int64_t api_visible_annotator(an_http_req *req);
+
 /* A positive integer query argument, or dflt when absent; -1 when malformed or over max. */
 long api_query_long(an_http_req *req, const char *name, long dflt, long max);
 

@@ -24,9 +24,16 @@ static json_t *annotation_json(const an_annotation *a)
     return j;
 }
 
+typedef struct visible_list {
+    json_t *list;
+    int64_t only_annotator; /* 0: all (api_visible_annotator) */
+} visible_list;
+
 static int add_annotation(void *ud, const an_annotation *a)
 {
-    json_array_append_new(ud, annotation_json(a));
+    visible_list *v = ud;
+    if (!v->only_annotator || a->annotator_id == v->only_annotator)
+        json_array_append_new(v->list, annotation_json(a));
     return 0;
 }
 
@@ -43,16 +50,16 @@ int api_task_annotations(an_http_req *req, an_http_resp *resp, void *app)
     }
     an_task_clear(&t);
     an_project_clear(&p);
-    json_t *list = json_array();
+    visible_list v = {json_array(), api_visible_annotator(req)};
     an_err e;
     an_err_clear(&e);
-    int rc = an_store_annotation_list(s, id, add_annotation, list, &e);
+    int rc = an_store_annotation_list(s, id, add_annotation, &v, &e);
     an_store_read_end(s);
     if (rc < 0) {
-        json_decref(list);
+        json_decref(v.list);
         return api_fail(resp, &e, 0);
     }
-    an_http_json(resp, 200, list);
+    an_http_json(resp, 200, v.list);
     return 0;
 }
 
@@ -197,7 +204,11 @@ int api_annotation_get(an_http_req *req, an_http_resp *resp, void *app)
     an_task t;
     an_project p;
     if (api_task_for(req, resp, s, a.task_id, AN_ACT_VIEW_PROJECT, &t, &p) == 0) {
-        an_http_json(resp, 200, annotation_json(&a));
+        int64_t only = api_visible_annotator(req);
+        if (only && a.annotator_id != only)
+            an_http_error(resp, 404, "not_found", "no annotation numbered that", "annotation");
+        else
+            an_http_json(resp, 200, annotation_json(&a));
         an_task_clear(&t);
         an_project_clear(&p);
     }

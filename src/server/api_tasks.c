@@ -34,6 +34,7 @@ int api_task_for(an_http_req *req, an_http_resp *resp, an_store *s, int64_t id,
 
 /* Copies of a task's annotations and predictions, gathered from the store's callbacks. */
 typedef struct gathered {
+    int64_t only_annotator; /* 0: every annotation (api_visible_annotator) */
     an_annotation_row *anns;
     size_t n_anns, cap_anns;
     an_prediction_row *preds;
@@ -48,6 +49,7 @@ static char *dup_or_null(const char *s)
 static int gather_annotation(void *ud, const an_annotation *a)
 {
     gathered *g = ud;
+    if (g->only_annotator && a->annotator_id != g->only_annotator) return 0;
     if (g->n_anns == g->cap_anns) {
         g->cap_anns = g->cap_anns ? 2 * g->cap_anns : 8;
         g->anns = an_xrealloc(g->anns, g->cap_anns * sizeof *g->anns);
@@ -94,10 +96,16 @@ static void gathered_free(gathered *g)
     free(g->preds);
 }
 
+int64_t api_visible_annotator(an_http_req *req)
+{
+    const an_user *me = api_me(req);
+    /* Every caller has already checked membership of the task's project. */
+    return an_can(me, AN_ACT_REVIEW, true) ? 0 : me->id;
+}
+
 int api_task_respond_task(an_http_req *req, an_http_resp *resp, an_store *s, const an_task *t)
 {
-    (void)req;
-    gathered g = {0};
+    gathered g = {.only_annotator = api_visible_annotator(req)};
     an_err e;
     an_err_clear(&e);
     int rc = an_store_annotation_list(s, t->id, gather_annotation, &g, &e);

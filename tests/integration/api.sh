@@ -72,8 +72,13 @@ json_get body.json '"data" in j["tasks"][0]' | grep -qx False || fail "listing c
 expect 200 ann GET "/api/tasks?project=1&after=4"
 json_get body.json '[t["id"] for t in j["tasks"]]' | grep -qx "\[5\]" || fail "keyset page"
 expect 400 ann GET "/api/tasks?project=1&page_size=0"
-expect 200 ann GET /api/tasks/1
+expect 200 mia GET /api/tasks/1
 json_get body.json 'j["data"]["text"][:6], j["project"], len(j["annotations"])' | grep -qx "Bought 1 1" || fail "task shape: $(cat body.json)"
+# Blind annotation: an annotator sees the task but not others' annotations of it.
+expect 200 ann GET /api/tasks/1
+json_get body.json 'j["data"]["text"][:6], len(j["annotations"])' | grep -qx "Bought 0" || fail "annotator sees others' annotations: $(cat body.json)"
+expect 200 ann GET /api/tasks/1/annotations
+json_get body.json 'len(j)' | grep -qx 0 || fail "annotator lists others' annotations: $(cat body.json)"
 
 # Annotations are validated against the config: 422 naming the field.
 bad='{"result":[{"id":"a","from_name":"sentiment","to_name":"text","type":"choices","value":{"choices":["Furious"]}}]}'

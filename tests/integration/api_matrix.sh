@@ -12,6 +12,8 @@
 #   REVIEW            yes     member     member     no
 #   MANAGE_USERS      yes     no         no         no
 #
+# Blind annotation: an annotator reads only their own annotations; another's is 404 to them.
+#
 # Routes that destroy something get a fresh object for each call.
 . "$(dirname "$0")/lib.sh"
 command -v curl >/dev/null || fail "curl is needed (scripts/deps.sh --test installs it)"
@@ -117,7 +119,7 @@ DELETE /api/tasks/{id} 204 204 403 403 404
 GET /api/tasks/{id}/annotations 200 200 200 200 404
 POST /api/tasks/{id}/annotations 201 201 201 201 404
 GET /api/tasks/{id}/media/{field} 200 200 200 200 404
-GET /api/annotations/{id} 200 200 200 200 404
+GET /api/annotations/{id} 200 200 200 404 404
 PATCH /api/annotations/{id} 200 200 403 403 404
 DELETE /api/annotations/{id} 204 204 403 403 404
 POST /api/annotations/{id}/reviews 201 201 201 403 404
