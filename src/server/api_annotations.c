@@ -12,15 +12,16 @@
 static json_t *annotation_json(const an_annotation *a)
 {
     json_t *result = json_loads(a->result, 0, NULL);
-    json_t *j = json_pack("{s:I,s:I,s:I,s:o,s:b,s:b,s:s,s:s}", "id", (json_int_t)a->id, "task",
-                          (json_int_t)a->task_id, "project", (json_int_t)a->project_id, "result",
-                          result ? result : json_array(), "was_cancelled", a->cancelled,
-                          "ground_truth", a->ground_truth, "created_at",
-                          a->created_at ? a->created_at : "", "updated_at",
-                          a->updated_at ? a->updated_at : "");
+    json_t *j =
+        json_pack("{s:I,s:I,s:I,s:o,s:b,s:b,s:s,s:s}", "id", (json_int_t)a->id, "task",
+                  (json_int_t)a->task_id, "project", (json_int_t)a->project_id, "result",
+                  result ? result : json_array(), "was_cancelled", a->cancelled, "ground_truth",
+                  a->ground_truth, "created_at", a->created_at ? a->created_at : "", "updated_at",
+                  a->updated_at ? a->updated_at : "");
     json_object_set_new(j, "completed_by",
                         a->annotator_id ? json_integer(a->annotator_id) : json_null());
-    json_object_set_new(j, "lead_time", isnan(a->lead_time) ? json_null() : json_real(a->lead_time));
+    json_object_set_new(j, "lead_time",
+                        isnan(a->lead_time) ? json_null() : json_real(a->lead_time));
     return j;
 }
 
@@ -79,7 +80,19 @@ static bool read_submit(json_t *body, an_submit *in, an_http_resp *resp)
     return true;
 }
 
-static int respond_annotation(an_http_resp *resp, an_store *s, int64_t id, int status)
+/* Tells the project's webhooks (Label Studio's ANNOTATION_CREATED / _UPDATED payload: the
+ * annotation and its task's id). Costs nothing when no webhook is active. */
+static void notify(an_app *app, const char *action, const an_annotation *a)
+{
+    if (!an_webhooks_wanted(app->webhooks)) return;
+    an_webhooks_emit(app->webhooks, a->project_id, action,
+                     json_pack("{s:o,s:{s:I}}", "annotation", annotation_json(a), "task", "id",
+                               (json_int_t)a->task_id));
+}
+
+/* Answers with annotation id as stored, and tells the webhooks action. */
+static int respond_annotation(an_app *app, an_http_resp *resp, an_store *s, int64_t id, int status,
+                              const char *action)
 {
     an_annotation a = {0};
     an_err e;
@@ -89,6 +102,7 @@ static int respond_annotation(an_http_resp *resp, an_store *s, int64_t id, int s
         return api_fail(resp, &e, 0);
     }
     an_http_json(resp, status, annotation_json(&a));
+    notify(app, action, &a);
     an_annotation_clear(&a);
     return 0;
 }
@@ -110,7 +124,6 @@ static int write_annotation(an_store *s, void *ctx, an_err *err)
 static int annotation_written(an_http_req *req, an_http_resp *resp, void *app, void *ctx)
 {
     (void)req;
-    (void)app;
     new_annotation *n = ctx;
     if (n->w.rc < 0) {
         api_fail(resp, &n->w.err, 0);
@@ -127,6 +140,7 @@ static int annotation_written(an_http_req *req, an_http_resp *resp, void *app, v
                            .created_at = n->w.at,
                            .updated_at = n->w.at};
         an_http_json(resp, 201, annotation_json(&a));
+        notify(app, "ANNOTATION_CREATED", &a);
     }
     an_prepared_annotation_free(&n->p);
     return 0;
@@ -151,9 +165,20 @@ int api_annotation_create(an_http_req *req, an_http_resp *resp, void *app)
         new_annotation *n = an_http_alloc(req, sizeof *n);
         an_err e;
         an_err_clear(&e);
-        if (an_annotation_prepare(cfg->cfg, &t, api_me(req)->id, &in, &n->p, &e) < 0) {
+        /* Validation, then the project's QC rules (their reads on this thread, before the
+         * write is queued): either refusal is a 422 naming the place. */
+        int bad = an_annotation_prepare(cfg->cfg, &t, api_me(req)->id, &in, &n->p, &e);
+        bool answered = false;
+        if (bad == 0) {
+            answered = api_read_begin(s, resp) != 0;
+            if (!answered) {
+                bad = an_annotation_check_rules(s, cfg->cfg, &t, &n->p, &e);
+                an_store_read_end(s);
+            }
+        }
+        if (bad < 0 || answered) {
             an_prepared_annotation_free(&n->p);
-            api_fail(resp, &e, e.code == AN_EINVAL ? 422 : 0);
+            if (!answered) api_fail(resp, &e, e.code == AN_EINVAL ? 422 : 0);
         } else {
             n->w.fn = write_annotation;
             n->w.ctx = n;
@@ -254,7 +279,7 @@ int api_annotation_update(an_http_req *req, an_http_resp *resp, void *app)
     an_annotation_clear(&a);
     an_task_clear(&t);
     an_project_clear(&p);
-    return rc == 0 ? respond_annotation(resp, s, id, 200) : 0;
+    return rc == 0 ? respond_annotation(app, resp, s, id, 200, "ANNOTATION_UPDATED") : 0;
 }
 
 int api_annotation_delete(an_http_req *req, an_http_resp *resp, void *app)
@@ -265,6 +290,7 @@ int api_annotation_delete(an_http_req *req, an_http_resp *resp, void *app)
     an_task t;
     an_project p;
     if (!id || annotation_for_change(req, resp, s, id, &a, &t, &p)) return 0;
+    int64_t project_id = a.project_id, task_id = a.task_id;
     an_annotation_clear(&a);
     an_task_clear(&t);
     an_project_clear(&p);
@@ -272,6 +298,11 @@ int api_annotation_delete(an_http_req *req, an_http_resp *resp, void *app)
     an_err_clear(&e);
     if (an_annotation_remove(s, id, api_me(req)->id, &e) < 0) return api_fail(resp, &e, 0);
     resp->status = 204;
+    an_webhooks *hooks = ((an_app *)app)->webhooks;
+    if (an_webhooks_wanted(hooks))
+        an_webhooks_emit(hooks, project_id, "ANNOTATIONS_DELETED",
+                         json_pack("{s:[{s:I,s:I}]}", "annotations", "id", (json_int_t)id, "task",
+                                   (json_int_t)task_id));
     return 0;
 }
 
@@ -302,8 +333,7 @@ int api_prediction_create(an_http_req *req, an_http_resp *resp, void *app)
         int64_t id = 0;
         an_err e;
         an_err_clear(&e);
-        if (an_prediction_submit(s, cfg->cfg, &t, mv, score, result, api_me(req)->id, &id, &e) <
-            0)
+        if (an_prediction_submit(s, cfg->cfg, &t, mv, score, result, api_me(req)->id, &id, &e) < 0)
             api_fail(resp, &e, e.code == AN_EINVAL ? 422 : 0);
         else
             an_http_json(resp, 201,

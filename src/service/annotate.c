@@ -5,12 +5,13 @@
 
 #include "base/json.h"
 #include "model/validate.h"
+#include "store/qc.h"
 
 #define MAX_LABELS 4096
 
 /* Validates in->result for task t; on success *data_out is the parsed task data. */
-static int check(const an_config *cfg, const an_task *t, const json_t *result,
-                 json_t **data_out, an_err *err)
+static int check(const an_config *cfg, const an_task *t, const json_t *result, json_t **data_out,
+                 an_err *err)
 {
     *data_out = NULL;
     if (!json_is_array(result))
@@ -75,11 +76,24 @@ int an_annotation_prepare(const an_config *cfg, const an_task *t, int64_t user_i
     return 0;
 }
 
-int an_annotation_write(an_store *s, const an_prepared_annotation *p, int64_t *id_out,
-                        an_err *err)
+int an_annotation_check_rules(an_store *s, const an_config *cfg, const an_task *t,
+                              an_prepared_annotation *p, an_err *err)
+{
+    an_qc_verdict_clear(&p->qc);
+    int rc = an_qc_check_submit(s, cfg, t, p->user_id, p->result, p->in.lead_time, &p->qc, err);
+    if (rc == 0) rc = an_qc_verdict_error(&p->qc, err);
+    return rc;
+}
+
+int an_annotation_write(an_store *s, const an_prepared_annotation *p, int64_t *id_out, an_err *err)
 {
     int rc = an_store_annotation_insert(s, &p->in, id_out, err);
     if (rc == 0) rc = an_store_unlock_task(s, p->in.task_id, p->user_id, err);
+    if (rc == 0 && p->qc.warnings.n) {
+        an_task t = {.id = p->in.task_id, .project_id = p->in.project_id};
+        rc = an_qc_store_findings(s, &t, *id_out, p->user_id, &p->qc.warnings, AN_QC_ORIGIN_SUBMIT,
+                                  err);
+    }
     if (rc == 0)
         rc = an_store_audit(s, p->user_id, "annotation.create", "annotation", *id_out, NULL, err);
     return rc;
@@ -87,6 +101,7 @@ int an_annotation_write(an_store *s, const an_prepared_annotation *p, int64_t *i
 
 void an_prepared_annotation_free(an_prepared_annotation *p)
 {
+    an_qc_verdict_clear(&p->qc);
     free(p->text);
     free(p->labels);
     json_decref(p->result);
@@ -98,6 +113,7 @@ int an_annotation_submit(an_store *s, const an_config *cfg, const an_task *t, in
 {
     an_prepared_annotation p;
     int rc = an_annotation_prepare(cfg, t, user_id, in, &p, err);
+    if (rc == 0) rc = an_annotation_check_rules(s, cfg, t, &p, err);
     if (rc == 0 && (rc = an_store_begin(s, err)) == 0)
         rc = an_store_end(s, an_annotation_write(s, &p, id_out, err), err);
     an_prepared_annotation_free(&p);
@@ -119,11 +135,20 @@ int an_annotation_change(an_store *s, const an_config *cfg, const an_task *t,
                               .cancelled = in->cancelled,
                               .labels = labels,
                               .n_labels = labels_of(in->result, labels)};
-    rc = an_store_begin(s, err);
-    if (rc == 0) {
+    /* The rules judge the annotator's work, whoever edits it. */
+    an_qc_verdict qc = {0};
+    rc = an_qc_check_submit(s, cfg, t, old->annotator_id, in->result, in->lead_time, &qc, err);
+    if (rc == 0) rc = an_qc_verdict_error(&qc, err);
+    if (rc == 0 && (rc = an_store_begin(s, err)) == 0) {
         rc = an_store_annotation_update(s, old->id, &u, err);
+        if (rc == 0)
+            rc = an_store_qc_findings_delete_annotation(s, old->id, AN_QC_ORIGIN_SUBMIT, err);
+        if (rc == 0)
+            rc = an_qc_store_findings(s, t, old->id, old->annotator_id, &qc.warnings,
+                                      AN_QC_ORIGIN_SUBMIT, err);
         rc = finish(s, rc, user_id, "annotation.update", "annotation", old->id, err);
     }
+    an_qc_verdict_clear(&qc);
     free(text);
     json_decref(data);
     return rc;
@@ -155,8 +180,7 @@ int an_prediction_submit(an_store *s, const an_config *cfg, const an_task *t,
     rc = an_store_begin(s, err);
     if (rc == 0) {
         rc = an_store_prediction_insert(s, &p, id_out, err);
-        rc = finish(s, rc, user_id, "prediction.create", "prediction", rc == 0 ? *id_out : 0,
-                    err);
+        rc = finish(s, rc, user_id, "prediction.create", "prediction", rc == 0 ? *id_out : 0, err);
     }
     free(text);
     json_decref(data);

@@ -97,4 +97,21 @@ expect 404 out GET /api/projects/1/qc/findings
 expect 200 root POST /api/projects/1/qc/run
 expect 200 rex GET /api/projects/1/qc/findings
 [ "$(json_get body.json 'len(j["findings"])')" = 6 ] || fail "second run: $(cat body.json)"
+
+# On submit: a blocking rule refuses with 422 naming the rule and the place; a warning rule
+# lets the annotation in and stores a finding with it; a change replaces that finding.
+expect 201 mia POST /api/projects/1/import '[{"data": {"text": "three"}}]'
+choice='{"from_name": "sentiment", "to_name": "text", "type": "choices", "value": {"choices": ["Positive"]}}'
+expect 422 ann POST /api/tasks/3/annotations '{"result": [], "lead_time": 10}'
+json_get body.json 'j["error"]["message"]' | grep -q 'rule "req"' || fail "422 names no rule: $(cat body.json)"
+[ "$(json_get body.json 'j["error"]["field"] is not None')" = True ] || fail "422 names no place: $(cat body.json)"
+expect 201 ann POST /api/tasks/3/annotations "{\"result\": [$choice], \"lead_time\": 1}"
+aid=$(json_get body.json 'j["id"]')
+expect 200 rex GET "/api/projects/1/qc/findings?task=3"
+[ "$(json_get body.json '[(f["rule"], f["annotation"], f["origin"]) for f in j["findings"]]')" = "[('fast', $aid, 'submit')]" ] ||
+    fail "submit finding: $(cat body.json)"
+expect 200 ann PATCH /api/annotations/$aid '{"lead_time": 30}'
+expect 200 rex GET "/api/projects/1/qc/findings?task=3"
+[ "$(json_get body.json 'len(j["findings"])')" = 0 ] || fail "changed annotation keeps its finding: $(cat body.json)"
+expect 422 ann PATCH /api/annotations/$aid '{"result": []}'
 echo ok
