@@ -294,6 +294,46 @@ static const char *const migrations[] = {
     "  task_id INTEGER NOT NULL,\n"
     "  PRIMARY KEY (project_id, rank)\n"
     ") WITHOUT ROWID;\n",
+
+    /* 5: pre-annotation — trained models (their parameters as a blob, versioned: the
+     * version is what their predictions carry as model_version), Label Studio ML backends
+     * attached to a project, embeddings stored compactly (float32/float16 blobs), and an
+     * index that lets a batch skip tasks already predicted by a model version. */
+    "CREATE TABLE models (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  project_id INTEGER REFERENCES projects(id) ON DELETE CASCADE,\n"
+    "  name TEXT NOT NULL,\n"
+    "  version TEXT NOT NULL,\n"
+    "  control TEXT,\n"
+    "  params TEXT NOT NULL DEFAULT '{}',\n"
+    "  metrics TEXT NOT NULL DEFAULT '{}',\n"
+    "  blob BLOB,\n"
+    "  created_at TEXT NOT NULL,\n"
+    "  UNIQUE (project_id, name, version)\n"
+    ");\n"
+    "CREATE TABLE ml_backends (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  project_id INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,\n"
+    "  url TEXT NOT NULL,\n"
+    "  title TEXT NOT NULL DEFAULT '',\n"
+    "  model_version TEXT NOT NULL DEFAULT '',\n"
+    "  timeout_ms INTEGER NOT NULL DEFAULT 30000,\n"
+    "  retries INTEGER NOT NULL DEFAULT 2,\n"
+    "  batch_size INTEGER NOT NULL DEFAULT 16,\n"
+    "  concurrency INTEGER NOT NULL DEFAULT 2,\n"
+    "  is_active INTEGER NOT NULL DEFAULT 1,\n"
+    "  created_at TEXT NOT NULL\n"
+    ");\n"
+    "CREATE INDEX ml_backends_project ON ml_backends(project_id);\n"
+    "CREATE TABLE embeddings (\n"
+    "  task_id INTEGER NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,\n"
+    "  field TEXT NOT NULL,\n"
+    "  dtype TEXT NOT NULL CHECK (dtype IN ('f32','f16')),\n"
+    "  dim INTEGER NOT NULL,\n"
+    "  vec BLOB NOT NULL,\n"
+    "  PRIMARY KEY (task_id, field)\n"
+    ") WITHOUT ROWID;\n"
+    "CREATE INDEX predictions_task_version ON predictions(task_id, model_version);\n",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
