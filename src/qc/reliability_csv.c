@@ -13,6 +13,11 @@
 #include "base/buf.h"
 
 #define HASH_CAP 4096 /* power of two, over twice AN_REL_MAX_CATEGORIES */
+/* Cells as written ("2", "2.0", "yes") → category: a cell seen before costs one hash and one
+ * compare instead of a number parse and a normalised key. Spellings past RAW_MAX are simply
+ * not remembered (still correct, just slower). */
+#define RAW_CAP 16384 /* power of two, twice RAW_MAX */
+#define RAW_MAX 8192
 
 typedef struct reader {
     const char *path;
@@ -25,6 +30,10 @@ typedef struct reader {
     size_t cap_units;
     int slot[HASH_CAP]; /* category index + 1, 0 when free */
     char **keys;        /* categories: hash key per category */
+    int raw_slot[RAW_CAP];  /* raw spelling index + 1, 0 when free */
+    char **raw_text;        /* remembered spellings */
+    int *raw_cat;           /* their categories */
+    size_t n_raw;
     bool any_text;
     bool header_done;
 } reader;
@@ -62,8 +71,33 @@ static bool as_number(const char *s, double *v)
     return *end == '\0' && errno == 0 && isfinite(*v);
 }
 
+static int category_of_value(reader *r, const char *s, an_err *err);
+
 /* Category index of the (trimmed, non-empty) value s, adding it when new. */
 static int category(reader *r, const char *s, an_err *err)
+{
+    uint32_t h = fnv(s) & (RAW_CAP - 1);
+    while (r->raw_slot[h]) {
+        int i = r->raw_slot[h] - 1;
+        if (strcmp(r->raw_text[i], s) == 0) return r->raw_cat[i];
+        h = (h + 1) & (RAW_CAP - 1);
+    }
+    int c = category_of_value(r, s, err);
+    if (c >= 0 && r->n_raw < RAW_MAX) {
+        if (r->n_raw == 0) {
+            r->raw_text = an_xmalloc(RAW_MAX * sizeof *r->raw_text);
+            r->raw_cat = an_xmalloc(RAW_MAX * sizeof *r->raw_cat);
+        }
+        r->raw_text[r->n_raw] = an_xstrdup(s);
+        r->raw_cat[r->n_raw] = c;
+        r->raw_slot[h] = (int)++r->n_raw;
+    }
+    return c;
+}
+
+/* category() for a spelling not seen before: numbers are one category whatever their
+ * spelling ("2" and "2.0"), text is itself. */
+static int category_of_value(reader *r, const char *s, an_err *err)
 {
     an_rel_table *t = r->t;
     double v;
@@ -220,11 +254,11 @@ int an_rel_csv_read(const char *path, an_rel_table *t, an_err *err)
     int rc = 0, ch;
     bool quoted = false, after_quote = false, at_start = true, first = true;
     size_t field_line = 1;
-    while (rc == 0 && (ch = fgetc(fp)) != EOF) {
+    while (rc == 0 && (ch = getc_unlocked(fp)) != EOF) {
         if (first) {
             first = false;
             if (ch == 0xEF) { /* a UTF-8 byte order mark is not part of the first name */
-                int b = fgetc(fp), c = fgetc(fp);
+                int b = getc_unlocked(fp), c = getc_unlocked(fp);
                 if (b == 0xBB && c == 0xBF) continue;
                 rc = fail_at(r, 1, err, "the file does not start like UTF-8 text; save it as UTF-8 CSV");
                 break;
@@ -295,6 +329,10 @@ int an_rel_csv_read(const char *path, an_rel_table *t, an_err *err)
     for (size_t i = 0; i < t->categories; i++)
         free(r->keys[i]);
     free(r->keys);
+    for (size_t i = 0; i < r->n_raw; i++)
+        free(r->raw_text[i]);
+    free(r->raw_text);
+    free(r->raw_cat);
     an_buf_free(&r->field);
     an_buf_free(&r->row);
     bool any_text = r->any_text;
