@@ -1,6 +1,7 @@
 /* Projects: list, create, read, change, delete, config validation, import, next task. */
 #include <ftw.h>
 #include <math.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,17 +13,18 @@
 #include "formats/format.h"
 #include "formats/import.h"
 #include "server/api.h"
+#include "store/gold.h"
 
 #define LOCK_SECONDS 600 /* how long "next" reserves a task for its annotator */
 
 /* Label Studio's project shape. */
 static json_t *project_json(const an_project *p)
 {
-    json_t *j = json_pack("{s:I,s:s,s:s,s:I,s:I,s:I}", "id", (json_int_t)p->id, "title",
-                          p->name, "created_at", p->created_at ? p->created_at : "",
-                          "task_number", (json_int_t)p->task_count,
-                          "total_annotations_number", (json_int_t)p->annotation_count,
-                          "total_predictions_number", (json_int_t)p->prediction_count);
+    json_t *j = json_pack("{s:I,s:s,s:s,s:I,s:I,s:I}", "id", (json_int_t)p->id, "title", p->name,
+                          "created_at", p->created_at ? p->created_at : "", "task_number",
+                          (json_int_t)p->task_count, "total_annotations_number",
+                          (json_int_t)p->annotation_count, "total_predictions_number",
+                          (json_int_t)p->prediction_count);
     if (p->config) json_object_set_new(j, "label_config", json_string(p->config));
     return j;
 }
@@ -198,7 +200,8 @@ int api_project_import(an_http_req *req, an_http_resp *resp, void *app)
     if (fd >= 0) close(fd);
     const char *strict = an_http_query(req, "strict");
     an_import_opts o = {.format = an_http_query(req, "format"),
-                        .strict = strict && (strcmp(strict, "true") == 0 || strcmp(strict, "1") == 0),
+                        .strict =
+                            strict && (strcmp(strict, "true") == 0 || strcmp(strict, "1") == 0),
                         .rejects_path = rejects};
     an_import_report r;
     an_err e;
@@ -210,8 +213,7 @@ int api_project_import(an_http_req *req, an_http_resp *resp, void *app)
     if (rc == 0 && r.added > 0)
         an_webhooks_emit(hooks_app->webhooks, p.id, "TASKS_CREATED",
                          an_webhooks_tasks_since(hooks_app->webhooks, s, p.id, last_task));
-    if (rc == 0)
-        an_store_audit(s, api_me(req)->id, "project.import", "project", p.id, NULL, &e);
+    if (rc == 0) an_store_audit(s, api_me(req)->id, "project.import", "project", p.id, NULL, &e);
     an_project_clear(&p);
     if (rc < 0) {
         unlink(rejects);
@@ -219,9 +221,8 @@ int api_project_import(an_http_req *req, an_http_resp *resp, void *app)
     }
     json_t *j = json_pack("{s:I,s:I,s:I,s:I,s:I,s:f}", "task_count", (json_int_t)r.added,
                           "annotation_count", (json_int_t)r.annotations, "prediction_count",
-                          (json_int_t)r.predictions, "duplicate_count",
-                          (json_int_t)r.duplicates, "rejected_count", (json_int_t)r.rejected,
-                          "duration", r.seconds);
+                          (json_int_t)r.predictions, "duplicate_count", (json_int_t)r.duplicates,
+                          "rejected_count", (json_int_t)r.rejected, "duration", r.seconds);
     json_object_set_new(j, "rejects", read_rejects(rejects, 100));
     unlink(rejects);
     an_http_json(resp, 201, j);
@@ -239,11 +240,23 @@ int api_project_next(an_http_req *req, an_http_resp *resp, void *app)
     int overlap = json_is_integer(ov) && json_integer_value(ov) > 0 && json_integer_value(ov) < 1000
                       ? (int)json_integer_value(ov)
                       : 1;
+    double gold_share = 0;
+    an_json_number(json_object_get(settings, "gold_share"), &gold_share);
     json_decref(settings);
     an_project_clear(&p);
     const an_user *me = api_me(req);
     an_err e;
     an_err_clear(&e);
+    /* Gold tasks mixed into the queue: with probability gold_share, a gold task this
+     * annotator has not done yet (random among them, so annotators spread over the set).
+     * Gold tasks are not reserved: several annotators may do the same one. Blind annotation
+     * keeps the ground truth out of the answer. */
+    if (gold_share > 0 && randombytes_uniform(1000000) < (uint32_t)(gold_share * 1e6)) {
+        int64_t gold = 0;
+        if (an_store_gold_task_for(s, id, me->id, randombytes_random(), &gold, &e) < 0)
+            return api_fail(resp, &e, 0);
+        if (gold) return api_task_respond(req, resp, s, gold);
+    }
     /* Another annotator may take the task between the query and the lock: try again. */
     for (int attempt = 0; attempt < 8; attempt++) {
         int64_t now = (int64_t)time(NULL), task_id = 0;
@@ -251,8 +264,8 @@ int api_project_next(an_http_req *req, an_http_resp *resp, void *app)
         if (an_store_next_task(s, id, me->id, overlap, now, &task_id, &e) < 0)
             return api_fail(resp, &e, 0);
         if (!task_id) {
-            an_http_error(resp, 404, "no_more_tasks",
-                          "no task is left for you in this project", NULL);
+            an_http_error(resp, 404, "no_more_tasks", "no task is left for you in this project",
+                          NULL);
             return 0;
         }
         if (an_store_begin(s, &e) < 0) return api_fail(resp, &e, 0);
@@ -272,21 +285,22 @@ static json_t *config_json(const an_config *cfg)
     json_t *objects = json_array(), *controls = json_array();
     for (size_t i = 0; i < cfg->n_objects; i++) {
         const an_object *o = &cfg->objects[i];
-        json_array_append_new(objects,
-                              json_pack("{s:s,s:s,s:s,s:s?}", "tag", an_tag_name(o->tag), "name",
-                                        o->name, "value", o->value ? o->value : "", "data_key",
-                                        o->data_key));
+        json_array_append_new(objects, json_pack("{s:s,s:s,s:s,s:s?}", "tag", an_tag_name(o->tag),
+                                                 "name", o->name, "value", o->value ? o->value : "",
+                                                 "data_key", o->data_key));
     }
     for (size_t i = 0; i < cfg->n_controls; i++) {
         const an_control *c = &cfg->controls[i];
         json_t *to = json_array(), *labels = json_array();
-        for (size_t k = 0; k < c->n_to; k++) json_array_append_new(to, json_string(c->to_names[k]));
+        for (size_t k = 0; k < c->n_to; k++)
+            json_array_append_new(to, json_string(c->to_names[k]));
         for (size_t k = 0; k < c->n_labels; k++)
             json_array_append_new(labels, json_string(c->labels[k]));
         json_t *j = json_pack("{s:s,s:s,s:o,s:s,s:o,s:b,s:b}", "tag", an_tag_name(c->tag), "name",
                               c->name, "to_names", to, "type", c->result_type, "labels", labels,
                               "multiple", c->multiple, "required", c->required);
-        if (c->tag == AN_TAG_RATING) json_object_set_new(j, "max_rating", json_integer(c->max_rating));
+        if (c->tag == AN_TAG_RATING)
+            json_object_set_new(j, "max_rating", json_integer(c->max_rating));
         if (c->has_min) json_object_set_new(j, "min", json_real(c->min));
         if (c->has_max) json_object_set_new(j, "max", json_real(c->max));
         json_array_append_new(controls, j);
@@ -431,14 +445,20 @@ int api_project_update(an_http_req *req, an_http_resp *resp, void *app)
     json_t *title = json_object_get(body, "title");
     json_t *xml = json_object_get(body, "label_config");
     json_t *overlap = json_object_get(body, "overlap");
+    json_t *gold_share = json_object_get(body, "gold_share");
+    double share = 0;
+    bool bad_share = gold_share && (!an_json_number(gold_share, &share) || share < 0 || share > 1);
     if ((title && !json_is_string(title)) || (xml && !json_is_string(xml)) ||
         (overlap && (!json_is_integer(overlap) || json_integer_value(overlap) < 1 ||
-                     json_integer_value(overlap) > 999))) {
+                     json_integer_value(overlap) > 999)) ||
+        bad_share) {
         an_http_error(resp, 400, "invalid",
-                      "title and label_config are text; overlap is a number from 1 to 999",
-                      title && !json_is_string(title)  ? "title"
-                      : xml && !json_is_string(xml)    ? "label_config"
-                                                       : "overlap");
+                      "title and label_config are text; overlap is a number from 1 to 999; "
+                      "gold_share is a number from 0 to 1",
+                      title && !json_is_string(title) ? "title"
+                      : xml && !json_is_string(xml)   ? "label_config"
+                      : bad_share                     ? "gold_share"
+                                                      : "overlap");
         goto out;
     }
     if (xml) {
@@ -464,13 +484,14 @@ int api_project_update(an_http_req *req, an_http_resp *resp, void *app)
             goto out;
         }
     }
-    if (overlap) {
+    if (overlap || gold_share) {
         settings = json_loads(p.settings ? p.settings : "{}", 0, NULL);
         if (!json_is_object(settings)) {
             json_decref(settings);
             settings = json_object();
         }
-        json_object_set(settings, "overlap", overlap);
+        if (overlap) json_object_set(settings, "overlap", overlap);
+        if (gold_share) json_object_set_new(settings, "gold_share", json_real(share));
         settings_text = an_json_text(settings);
     }
     an_err e;
@@ -479,7 +500,8 @@ int api_project_update(an_http_req *req, an_http_resp *resp, void *app)
     if (rc == 0) {
         rc = an_store_project_update(s, id, title ? json_string_value(title) : NULL,
                                      xml ? json_string_value(xml) : NULL, settings_text, &e);
-        if (rc == 0) rc = an_store_audit(s, api_me(req)->id, "project.update", "project", id, NULL, &e);
+        if (rc == 0)
+            rc = an_store_audit(s, api_me(req)->id, "project.update", "project", id, NULL, &e);
         rc = an_store_end(s, rc, &e);
     }
     if (rc < 0) {
@@ -494,7 +516,11 @@ int api_project_update(an_http_req *req, an_http_resp *resp, void *app)
         json_t *j = project_json(&p);
         json_t *st = json_loads(p.settings ? p.settings : "{}", 0, NULL);
         json_t *ov = json_object_get(st, "overlap");
-        json_object_set_new(j, "overlap", json_integer(json_is_integer(ov) ? json_integer_value(ov) : 1));
+        json_object_set_new(j, "overlap",
+                            json_integer(json_is_integer(ov) ? json_integer_value(ov) : 1));
+        double gs = 0;
+        an_json_number(json_object_get(st, "gold_share"), &gs);
+        json_object_set_new(j, "gold_share", json_real(gs));
         json_decref(st);
         an_http_json(resp, 200, j);
     }

@@ -334,6 +334,11 @@ static const char *const migrations[] = {
     "  PRIMARY KEY (task_id, field)\n"
     ") WITHOUT ROWID;\n"
     "CREATE INDEX predictions_task_version ON predictions(task_id, model_version);\n",
+
+    /* 6: gold tasks — the tasks of a project that carry a ground-truth annotation, found
+     * without reading the project's other annotations (a partial index holds only those). */
+    "CREATE INDEX annotations_gold ON annotations(project_id, task_id) "
+    "WHERE ground_truth = 1 AND was_cancelled = 0;\n",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
