@@ -5,8 +5,8 @@
 #   scripts/deps.sh --test  that, plus what the tests, fuzzers and benchmarks need (make test)
 set -eu
 # libcurl makes the server's outbound requests (webhooks), through an address guard; PCRE2
-# runs the regular expressions of QC rules.
-PACKAGES="gcc make cmake pkg-config libsqlite3-dev libjansson-dev libxml2-dev libsodium-dev libmicrohttpd-dev libcurl4-openssl-dev libpcre2-dev"
+# runs the regular expressions of QC rules; Hyperscan finds PII candidates in one pass.
+PACKAGES="gcc make cmake pkg-config libsqlite3-dev libjansson-dev libxml2-dev libsodium-dev libmicrohttpd-dev libcurl4-openssl-dev libpcre2-dev libhyperscan-dev"
 if [ "${1:-}" = "--test" ]; then
     # cmocka runs the unit tests; python3 checks outputs in integration tests; clang builds
     # the libFuzzer targets; sqlite3 is the benchmarks' baseline; libcurl and curl are the

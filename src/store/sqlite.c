@@ -339,6 +339,42 @@ static const char *const migrations[] = {
      * without reading the project's other annotations (a partial index holds only those). */
     "CREATE INDEX annotations_gold ON annotations(project_id, task_id) "
     "WHERE ground_truth = 1 AND was_cancelled = 0;\n",
+
+    /* 7: compliance — the provenance ledger (append-only, each entry chained to the one
+     * before by hash and signed with the workspace's key; an entry may cover many objects,
+     * e.g. an import batch or one commit of annotations, listed in its body), and each
+     * task's source, licence and authorisation. */
+    "CREATE TABLE ledger (\n"
+    "  seq INTEGER PRIMARY KEY,\n"
+    "  at TEXT NOT NULL,\n"
+    "  kind TEXT NOT NULL,\n"
+    "  project_id INTEGER,\n"
+    "  body TEXT NOT NULL,\n"
+    "  prev BLOB NOT NULL,\n"
+    "  hash BLOB NOT NULL,\n"
+    "  sig BLOB NOT NULL\n"
+    ");\n"
+    "CREATE INDEX ledger_project ON ledger(project_id, seq);\n"
+    /* Which entries name a task, so one task's history is found without reading them all. */
+    "CREATE TABLE ledger_tasks (\n"
+    "  task_id INTEGER NOT NULL,\n"
+    "  seq INTEGER NOT NULL,\n"
+    "  PRIMARY KEY (task_id, seq)\n"
+    ") WITHOUT ROWID;\n"
+    "CREATE TRIGGER ledger_no_update BEFORE UPDATE ON ledger BEGIN\n"
+    "  SELECT RAISE(ABORT, 'the ledger is append-only');\n"
+    "END;\n"
+    "CREATE TRIGGER ledger_no_delete BEFORE DELETE ON ledger BEGIN\n"
+    "  SELECT RAISE(ABORT, 'the ledger is append-only');\n"
+    "END;\n"
+    "CREATE TABLE task_provenance (\n"
+    "  task_id INTEGER PRIMARY KEY REFERENCES tasks(id) ON DELETE CASCADE,\n"
+    "  source TEXT,\n"
+    "  licence TEXT,\n"
+    "  authorisation TEXT,\n"
+    "  detail TEXT\n"
+    ");\n"
+    "CREATE INDEX task_provenance_licence ON task_provenance(licence);\n",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))

@@ -1104,7 +1104,7 @@ static void test_mark_undo_drops_one_write_of_a_batch(void **state)
 static void test_upgrade_from_version_one_keeps_data(void **state)
 {
     fixture *f = *state;
-    assert_int_equal(an_store_schema_version(f->s), 6);
+    assert_int_equal(an_store_schema_version(f->s), 7);
     make_user(f->s, "ann", AN_ROLE_ANNOTATOR);
     int64_t pid = make_project(f->s, "p");
     begin(f->s);
@@ -1113,7 +1113,8 @@ static void test_upgrade_from_version_one_keeps_data(void **state)
     an_store_close(f->s);
     f->s = NULL;
     /* Turn the file back into a version-1 workspace holding that data. */
-    file_exec(f->path, "DROP INDEX annotations_gold; DROP TABLE embeddings; DROP TABLE ml_backends; DROP TABLE models; "
+    file_exec(f->path, "DROP TABLE task_provenance; DROP TABLE ledger_tasks; "
+                       "DROP TABLE ledger; DROP INDEX annotations_gold; DROP TABLE embeddings; DROP TABLE ml_backends; DROP TABLE models; "
                        "DROP INDEX predictions_task_version; "
                        "DROP TABLE task_marks; DROP TABLE workspace_settings; "
                        "DROP TABLE webhooks; DROP TABLE qc_findings; DROP TABLE qc_rules; "
@@ -1124,8 +1125,8 @@ static void test_upgrade_from_version_one_keeps_data(void **state)
                        "ALTER TABLE users DROP COLUMN active; PRAGMA user_version = 1;");
     an_err err;
     assert_int_equal(an_store_open(f->path, &f->s, &err), 0);
-    assert_int_equal(an_store_schema_version(f->s), 6);
-    assert_int_equal(file_user_version(f->path), 6);
+    assert_int_equal(an_store_schema_version(f->s), 7);
+    assert_int_equal(file_user_version(f->path), 7);
     an_user u;
     char *hash = (char *)"x";
     /* Existing users are active and have no password. */
