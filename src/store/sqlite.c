@@ -898,6 +898,12 @@ int an_store_commit(an_store *s, an_err *err)
         sqlite3_bind_int64(st, 4, p->predictions);
         if ((rc = sq_stmt_run(s, st, err, "updating the project counters"))) goto fail;
     }
+    /* Projects whose tasks changed get their rank marks extended (sqlite_marks.c): tasks
+     * inserted move the count; a delete sets marks_cut even when inserts balance it. */
+    for (size_t i = 0; i < s->n_pend; i++) {
+        const pending *p = &s->pend[i];
+        if ((p->tasks || p->marks_cut) && (rc = sq_marks_extend(s, p->project_id, err))) goto fail;
+    }
     if ((rc = sq_exec_id(s, ST_COMMIT, err, "committing"))) goto fail;
     s->tx = TX_NONE;
     s->n_pend = 0;
@@ -2409,10 +2415,20 @@ int an_store_task_page(an_store *s, int64_t project_id, int64_t offset, int limi
     int rc = sq_check_page(offset, &limit, err);
     if (rc || limit == 0) return rc;
     brief_ctx c = {cb, ud};
-    int64_t params[] = {project_id, offset, limit};
-    return sq_each_row(s,
-                       TASK_BRIEF_SELECT "WHERE t.project_id = ?1 ORDER BY t.id LIMIT ?3 OFFSET ?2",
-                       params, 3, brief_row, &c, err, "listing tasks");
+    /* Seek from the nearest rank mark at or before offset, so the OFFSET walk is shorter
+     * than MARK_EVERY (sqlite_marks.c); with no mark (task_id 0) it walks from the start.
+     * One read transaction: the mark and the page see the same tasks. */
+    if ((rc = an_store_read_begin(s, err))) return rc;
+    int64_t rank = 0, from = 0;
+    if (!(rc = sq_marks_seek(s, project_id, offset, &rank, &from, err))) {
+        int64_t params[] = {project_id, from, limit, offset - rank};
+        rc = sq_each_row(s,
+                         TASK_BRIEF_SELECT "WHERE t.project_id = ?1 AND t.id >= ?2 "
+                                           "ORDER BY t.id LIMIT ?3 OFFSET ?4",
+                         params, 4, brief_row, &c, err, "listing tasks");
+    }
+    an_store_read_end(s);
+    return rc;
 }
 
 int an_store_task_after(an_store *s, int64_t project_id, int64_t after_id, int limit,
@@ -2581,7 +2597,10 @@ int an_store_task_delete(an_store *s, int64_t task_id, an_err *err)
     /* Annotations, their labels and reviews, predictions and the lock go by cascade. */
     if ((rc = sq_stmt_run(s, st, err, "deleting a task"))) return rc;
     if ((rc = lower_next_hint(s, old.project_id, task_id, err))) return rc;
+    /* Later tasks move up one rank: their marks go, and the commit makes them again. */
+    if ((rc = sq_marks_cut(s, old.project_id, task_id, err))) return rc;
     pending *p = pending_for(s, old.project_id);
+    p->marks_cut = true;
     p->tasks--;
     p->annotations -= old.annotations;
     p->predictions -= old.predictions;

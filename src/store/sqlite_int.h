@@ -83,6 +83,8 @@ enum stmt_id {
 typedef struct pending {
     int64_t project_id;
     int64_t tasks, annotations, predictions;
+    bool marks_cut; /* a task was deleted: the commit extends the rank marks even when the
+                       net task count did not move (an_store_commit; sqlite_marks.c) */
 } pending;
 
 enum tx_state { TX_NONE, TX_WRITE, TX_READ };
@@ -177,5 +179,19 @@ bool sq_user_exists(an_store *s, int64_t id);
 int sq_no_annotation(an_err *err, int64_t id);
 /* Checks a page's offset (>= 0) and limit (>= 0; clipped to the store's page maximum). */
 int sq_check_page(int64_t offset, int *limit, an_err *err);
+
+/* ---- task rank marks (sqlite_marks.c): every MARK_EVERY-th task of a project by id ------- */
+
+/* The greatest mark of the project at or before offset: its rank and task id, or 0 and 0 when
+ * there is none. A page at offset is then the tasks with id >= *task_id after skipping
+ * offset - *rank of them. */
+int sq_marks_seek(an_store *s, int64_t project_id, int64_t offset, int64_t *rank, int64_t *task_id,
+                  an_err *err);
+/* Drops the project's marks at and after task_id, whose deletion shifts their ranks. In the
+ * write transaction that deletes the task. */
+int sq_marks_cut(an_store *s, int64_t project_id, int64_t task_id, an_err *err);
+/* Adds the project's missing marks from its last one to its end. In the write transaction,
+ * after its task counters were written (a commit that changed the project's tasks). */
+int sq_marks_extend(an_store *s, int64_t project_id, an_err *err);
 
 #endif
