@@ -967,7 +967,7 @@ int an_store_mark_undo(an_store *s, an_err *err)
     if ((rc = sq_exec_id(s, ST_SAVEPOINT_UNDO, err, "undoing to a savepoint")) ||
         (rc = sq_exec_id(s, ST_SAVEPOINT_RELEASE, err, "releasing a savepoint")))
         return rc;
-    memcpy(s->pend, s->mark_pend, s->n_mark_pend * sizeof *s->pend);
+    if (s->n_mark_pend) memcpy(s->pend, s->mark_pend, s->n_mark_pend * sizeof *s->pend);
     s->n_pend = s->n_mark_pend;
     s->last_pend = 0;
     return 0;

@@ -393,8 +393,9 @@ typedef struct an_task_brief {
 typedef int (*an_task_brief_cb)(void *ud, const an_task_brief *t);
 
 /* Lists up to limit tasks of the project after skipping offset of them, in id order. The
- * skip walks the project's id index, so deep offsets cost in proportion to the offset;
- * prefer an_store_task_after for deep paging. limit is capped at 10000. */
+ * skip seeks from the project's rank marks (every 1024th task), so it walks fewer than 1024
+ * entries wherever the page is (a project not written since an older version got its marks
+ * walks from the start until its next write). limit is capped at 10000. */
 int an_store_task_page(an_store *s, int64_t project_id, int64_t offset, int limit,
                        an_task_brief_cb cb, void *ud, an_err *err);
 /* Lists up to limit tasks of the project whose id is greater than after_id, in id order:
