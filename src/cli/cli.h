@@ -33,6 +33,10 @@ int cli_usage(cli *c, const char *cmd, const char *fmt, ...) __attribute__((form
 /* True when arg is --help or -h. */
 bool cli_is_help(const char *arg);
 
+/* The value of option opt at argv[*i], given as "--opt VALUE" (then *i moves past VALUE) or
+ * "--opt=VALUE"; NULL when argv[*i] is not opt, or (with *missing set) when no value follows. */
+const char *cli_opt_value(int argc, char **argv, int *i, const char *opt, bool *missing);
+
 /* Finds a project by name or id, printing the error when absent. 0 ok, else exit status. */
 int cli_project(cli *c, const char *name_or_id, an_project *out);
 
@@ -47,6 +51,7 @@ int cmd_token(cli *c, int argc, char **argv);
 int cmd_member(cli *c, int argc, char **argv);
 int cmd_agreement(cli *c, int argc, char **argv);
 int cmd_consensus(cli *c, int argc, char **argv);
+int cmd_bias(cli *c, int argc, char **argv);
 int cmd_qc(cli *c, int argc, char **argv);
 int cmd_settings(cli *c, int argc, char **argv);
 

@@ -41,20 +41,6 @@ static const char usage[] =
     "--seed, default 1) and reports the 95 % percentile interval; resamples where the\n"
     "value is undefined are skipped and counted.\n";
 
-/* Takes the value of option argv[*i] (as "--opt V" or "--opt=V"); NULL when it is not opt. */
-static const char *opt_value(int argc, char **argv, int *i, const char *opt, bool *missing)
-{
-    size_t n = strlen(opt);
-    if (strncmp(argv[*i], opt, n) != 0) return NULL;
-    if (argv[*i][n] == '=') return argv[*i] + n + 1;
-    if (argv[*i][n] != '\0') return NULL;
-    if (*i + 1 >= argc) {
-        *missing = true;
-        return NULL;
-    }
-    return argv[++*i];
-}
-
 static bool parse_u64(const char *s, unsigned long long max, unsigned long long *out)
 {
     if (!s || *s < '0' || *s > '9') return false;
@@ -330,21 +316,21 @@ int cmd_agreement(cli *c, int argc, char **argv)
         } else if (cli_is_help(argv[i])) {
             fputs(usage, stdout);
             return 0;
-        } else if ((v = opt_value(argc, argv, &i, "--csv", &missing))) {
+        } else if ((v = cli_opt_value(argc, argv, &i, "--csv", &missing))) {
             o.csv = v;
-        } else if ((v = opt_value(argc, argv, &i, "--metric", &missing))) {
+        } else if ((v = cli_opt_value(argc, argv, &i, "--metric", &missing))) {
             o.metric_s = v;
-        } else if ((v = opt_value(argc, argv, &i, "--level", &missing))) {
+        } else if ((v = cli_opt_value(argc, argv, &i, "--level", &missing))) {
             o.level_s = v;
-        } else if ((v = opt_value(argc, argv, &i, "--weights", &missing))) {
+        } else if ((v = cli_opt_value(argc, argv, &i, "--weights", &missing))) {
             o.weights_s = v;
-        } else if ((v = opt_value(argc, argv, &i, "--control", &missing))) {
+        } else if ((v = cli_opt_value(argc, argv, &i, "--control", &missing))) {
             o.control = v;
-        } else if ((v = opt_value(argc, argv, &i, "--iou", &missing))) {
+        } else if ((v = cli_opt_value(argc, argv, &i, "--iou", &missing))) {
             o.iou_s = v;
-        } else if ((v = opt_value(argc, argv, &i, "--bootstrap", &missing))) {
+        } else if ((v = cli_opt_value(argc, argv, &i, "--bootstrap", &missing))) {
             boot_s = v;
-        } else if ((v = opt_value(argc, argv, &i, "--seed", &missing))) {
+        } else if ((v = cli_opt_value(argc, argv, &i, "--seed", &missing))) {
             seed_s = v;
         } else if (missing) {
             return cli_usage(c, "agreement", "%s needs a value", argv[i]);

@@ -30,19 +30,6 @@ static const char usage[] =
     "  --json            one JSON object on stdout\n"
     "  --timing          print read and compute seconds on stderr\n";
 
-static const char *opt_value(int argc, char **argv, int *i, const char *opt, bool *missing)
-{
-    size_t n = strlen(opt);
-    if (strncmp(argv[*i], opt, n) != 0) return NULL;
-    if (argv[*i][n] == '=') return argv[*i] + n + 1;
-    if (argv[*i][n] != '\0') return NULL;
-    if (*i + 1 >= argc) {
-        *missing = true;
-        return NULL;
-    }
-    return argv[++*i];
-}
-
 static double now(void)
 {
     struct timespec t;
@@ -239,19 +226,19 @@ int cmd_consensus(cli *c, int argc, char **argv)
         } else if (cli_is_help(argv[i])) {
             fputs(usage, stdout);
             return 0;
-        } else if ((v = opt_value(argc, argv, &i, "--csv", &missing))) {
+        } else if ((v = cli_opt_value(argc, argv, &i, "--csv", &missing))) {
             csv = v;
-        } else if ((v = opt_value(argc, argv, &i, "--control", &missing))) {
+        } else if ((v = cli_opt_value(argc, argv, &i, "--control", &missing))) {
             control = v;
-        } else if ((v = opt_value(argc, argv, &i, "--method", &missing))) {
+        } else if ((v = cli_opt_value(argc, argv, &i, "--method", &missing))) {
             method_s = v;
-        } else if ((v = opt_value(argc, argv, &i, "--tol", &missing))) {
+        } else if ((v = cli_opt_value(argc, argv, &i, "--tol", &missing))) {
             tol_s = v;
-        } else if ((v = opt_value(argc, argv, &i, "--max-iter", &missing))) {
+        } else if ((v = cli_opt_value(argc, argv, &i, "--max-iter", &missing))) {
             iter_s = v;
-        } else if ((v = opt_value(argc, argv, &i, "--smoothing", &missing))) {
+        } else if ((v = cli_opt_value(argc, argv, &i, "--smoothing", &missing))) {
             smooth_s = v;
-        } else if ((v = opt_value(argc, argv, &i, "--tie-break", &missing))) {
+        } else if ((v = cli_opt_value(argc, argv, &i, "--tie-break", &missing))) {
             tie_s = v;
         } else if (missing) {
             return cli_usage(c, "consensus", "%s needs a value", argv[i]);

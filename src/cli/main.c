@@ -24,6 +24,7 @@ static const struct command {
     {"member", cmd_member, "add people to projects"},
     {"agreement", cmd_agreement, "inter-annotator agreement of reliability data (CSV)"},
     {"consensus", cmd_consensus, "consensus labels (majority, Dawid-Skene) and annotator accuracy"},
+    {"bias", cmd_bias, "does labelling depend on a sensitive attribute of the tasks"},
     {"qc", cmd_qc, "quality-control rules: run them, set them, list findings"},
     {"settings", cmd_settings, "workspace settings (the outbound allow-list)"},
 };
