@@ -1,5 +1,6 @@
 // annot's web UI: a hash router over the views (#/login, #/projects, #/projects/ID,
-// #/projects/ID/label, #/projects/ID/tasks/TID, #/projects/ID/review[/AID]) and the top bar
+// #/projects/ID/label, #/projects/ID/tasks/TID, #/projects/ID/review[/AID], #/projects/ID/qc)
+// and the top bar
 // (user, language, log out).
 import { api, setCsrf, setUnauthorizedHandler, ApiError } from './api.js';
 import { h } from './dom.js';
@@ -7,6 +8,7 @@ import { t, lang, setLang, onLangChange, LANGUAGES } from './i18n.js';
 import { renderLabel } from './label/page.js';
 import { renderReview } from './review.js';
 import { renderStats } from './dashboard.js';
+import { renderQc } from './qc.js';
 
 const appEl = document.getElementById('app');
 // Each route renders into its own element: a slow render of a route already left writes
@@ -105,6 +107,7 @@ async function renderProject(id) {
     h('div', { class: 'page-head' }, h('h2', { id: 'page-title', text: p.title }),
       h('span', { class: 'spacer' }),
       canReview ? h('a', { href: `#/projects/${id}/review`, class: 'button', id: 'start-review', text: t('nav_review') }) : null,
+      canReview ? h('a', { href: `#/projects/${id}/qc`, class: 'button', id: 'open-qc', text: t('nav_qc') }) : null,
       h('a', { href: `#/projects/${id}/label`, class: 'button primary', id: 'start-labeling', text: t('start_labeling') })),
     h('div', { class: 'stats' },
       stat('count_tasks', p.task_number, 'tasks'),
@@ -150,6 +153,8 @@ async function route() {
       await renderLabel(root, { projectId: m[1], taskId: m[2], me, go, cleanup: (fn) => cleanups.push(fn) });
     } else if ((m = /^\/projects\/(\d+)\/review(?:\/(\d+))?$/.exec(path))) {
       await renderReview(root, { projectId: m[1], annotationId: m[2], me, go, cleanup: (fn) => cleanups.push(fn) });
+    } else if ((m = /^\/projects\/(\d+)\/qc$/.exec(path))) {
+      await renderQc(root, { projectId: m[1], me });
     } else root.replaceChildren(h('p', { class: 'muted', text: t('not_found') }));
   } catch (e) {
     if (e instanceof ApiError && e.status === 401) return;

@@ -1,12 +1,14 @@
 // The review screen (#/projects/ID/review[/AID]): a page of the project's annotations by the
 // state of their latest review (GET /api/projects/ID/annotations?status=), one of them shown
 // with its task as submitted (read-only), and accept or reject with a comment
-// (POST /api/annotations/AID/reviews). For reviewers, managers and admins.
+// (POST /api/annotations/AID/reviews), with the QC findings about it (qc.js). For reviewers,
+// managers and admins.
 import { api, ApiError } from './api.js';
 import { h } from './dom.js';
 import { t, lang } from './i18n.js';
 import { Editor } from './label/editor.js';
 import { buildViews } from './label/page.js';
+import { annotationFindings } from './qc.js';
 
 const PAGE_SIZE = 25;
 const STATUSES = ['unreviewed', 'accepted', 'rejected', 'all'];
@@ -125,6 +127,7 @@ export async function renderReview(root, { projectId, annotationId, me, go, clea
   }
   const comment = h('textarea', { id: 'review-comment', rows: 3, placeholder: t('review_comment') });
   const msg = h('p', { class: 'form-error', role: 'alert' });
+  const findings = await annotationFindings(projectId, annotationId);
   const own = me && ann.completed_by === me.id;
   const decide = async (accepted) => {
     msg.textContent = '';
@@ -145,6 +148,7 @@ export async function renderReview(root, { projectId, annotationId, me, go, clea
       h('button', { type: 'button', class: 'primary accept', text: t('accept'), disabled: own, on: { click: () => decide(true) } }),
       h('button', { type: 'button', class: 'reject', text: t('reject'), disabled: own, on: { click: () => decide(false) } })),
     msg,
+    h('h4', { text: t('review_findings') }), findings,
     h('h4', { text: t('review_history') }), history);
   built.controlsEl.prepend(box);
   root.append(

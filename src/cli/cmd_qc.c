@@ -1,16 +1,21 @@
 /* annot qc: quality-control rules over a project.
  *   annot qc PROJECT [--json]                    run every rule over the project (batch)
  *   annot qc rules PROJECT [--set FILE] [--json] print or replace the rules document
- *   annot qc findings PROJECT [filters] [--json] list the stored findings */
+ *   annot qc findings PROJECT [filters] [--json] list the stored findings
+ *   annot qc report PROJECT -o DIR [--control NAME]  report.json and report.html */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "base/buf.h"
 #include "base/json.h"
 #include "base/progress.h"
 #include "cli/cli.h"
+#include "qc/report.h"
 #include "service/qc_check.h"
 #include "store/qc.h"
 
@@ -18,11 +23,14 @@ static const char usage[] =
     "usage: annot qc PROJECT [--json]\n"
     "       annot qc rules PROJECT [--set FILE] [--json]\n"
     "       annot qc findings PROJECT [--rule R] [--severity error|warning]\n"
-    "                         [--annotator NAME] [--origin submit|batch] [--task ID] [--json]\n\n"
+    "                         [--annotator NAME] [--origin submit|batch] [--task ID] [--json]\n"
+    "       annot qc report PROJECT -o DIR [--control NAME] [--json]\n\n"
     "annot qc PROJECT runs every rule of the project's QC rules document over each\n"
     "annotator's latest annotation of every task and replaces the batch findings; it prints\n"
     "the number of findings per rule and severity. `rules` prints the document, or with --set\n"
-    "checks FILE and stores it. `findings` lists stored findings. See docs/qc.md.\n";
+    "checks FILE and stores it. `findings` lists stored findings. `report` writes DIR/report.json\n"
+    "and DIR/report.html (consensus, accuracy, agreement, findings, trends; --control picks\n"
+    "one single-choice Choices control). See docs/qc.md.\n";
 
 #define MAX_FILE (1024 * 1024)
 
@@ -235,11 +243,87 @@ static int cmd_findings(cli *c, const char *name, an_qc_filter *flt, const char 
     return rc < 0 ? cli_fail(c, &e) : 0;
 }
 
+/* Writes data[0..len) to dir/name through a temporary file in dir and a rename, so a reader
+ * sees either the old file or the whole new one. */
+static int write_whole(const char *dir, const char *name, const char *data, size_t len,
+                       an_err *e)
+{
+    char path[4096], tmp[4096];
+    int n1 = snprintf(path, sizeof path, "%s/%s", dir, name);
+    int n2 = snprintf(tmp, sizeof tmp, "%s/.%s.XXXXXX", dir, name);
+    if (n1 < 0 || n2 < 0 || (size_t)n1 >= sizeof path || (size_t)n2 >= sizeof tmp)
+        return an_err_set(e, AN_EINVAL, "-o", "the folder name is too long");
+    int fd = mkstemp(tmp);
+    if (fd < 0) return an_err_set(e, AN_EIO, dir, "cannot create a file there: %s", strerror(errno));
+    size_t off = 0;
+    while (off < len) {
+        ssize_t w = write(fd, data + off, len - off);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) break;
+        off += (size_t)w;
+    }
+    /* Readable like any other file the user writes (mkstemp makes it 0600). */
+    mode_t um = umask(0);
+    umask(um);
+    bool ok = off == len && fchmod(fd, 0666 & ~um) == 0 && fsync(fd) == 0;
+    int saved = errno;
+    if (close(fd) != 0) ok = false;
+    if (!ok || rename(tmp, path) != 0) {
+        if (ok) saved = errno;
+        unlink(tmp);
+        return an_err_set(e, AN_EIO, path, "cannot write the file: %s", strerror(saved));
+    }
+    return 0;
+}
+
+static int cmd_report(cli *c, const char *name, const char *dir, const char *control)
+{
+    an_project p = {0};
+    int status = cli_project(c, name, &p);
+    if (status) return status;
+    an_err e;
+    an_err_clear(&e);
+    int rc = 0;
+    struct stat st;
+    if (stat(dir, &st) != 0) {
+        if (errno != ENOENT || mkdir(dir, 0777) != 0)
+            rc = an_err_set(&e, AN_EIO, dir, "cannot create the folder: %s", strerror(errno));
+    } else if (!S_ISDIR(st.st_mode)) {
+        rc = an_err_set(&e, AN_EINVAL, dir, "is not a folder; -o names the folder to write to");
+    }
+    json_t *r = NULL;
+    an_report_opts o = {.control = control};
+    if (!rc) rc = an_report_build(c->store, &p, &o, &r, &e);
+    if (!rc) {
+        an_buf json = AN_BUF_INIT, html = AN_BUF_INIT;
+        an_json_write(&json, r);
+        an_buf_addc(&json, '\n');
+        an_report_html(r, &html);
+        rc = write_whole(dir, "report.json", json.p, json.len, &e);
+        if (!rc) rc = write_whole(dir, "report.html", html.p, html.len, &e);
+        an_buf_free(&json);
+        an_buf_free(&html);
+    }
+    if (!rc) {
+        const json_t *sum = json_object_get(r, "summary");
+        if (c->json)
+            cli_print_json(json_pack("{s:I,s:s,s:s,s:s,s:O}", "project", (json_int_t)p.id, "name",
+                                     p.name, "json", "report.json", "html", "report.html",
+                                     "summary", sum));
+        else
+            printf("QC report of %s written to %s/report.json and %s/report.html\n", p.name, dir,
+                   dir);
+    }
+    json_decref(r);
+    an_project_clear(&p);
+    return rc < 0 ? cli_fail(c, &e) : 0;
+}
+
 int cmd_qc(cli *c, int argc, char **argv)
 {
     const char *pos[3] = {0};
     int n_pos = 0;
-    const char *set = NULL, *annotator = NULL;
+    const char *set = NULL, *annotator = NULL, *out_dir = NULL, *control = NULL;
     an_qc_filter flt = {0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -251,6 +335,10 @@ int cmd_qc(cli *c, int argc, char **argv)
             return 0;
         } else if (strcmp(a, "--set") == 0 && has_value) {
             set = argv[++i];
+        } else if ((strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) && has_value) {
+            out_dir = argv[++i];
+        } else if (strcmp(a, "--control") == 0 && has_value) {
+            control = argv[++i];
         } else if (strcmp(a, "--rule") == 0 && has_value) {
             flt.rule = argv[++i];
         } else if (strcmp(a, "--severity") == 0 && has_value) {
@@ -274,8 +362,9 @@ int cmd_qc(cli *c, int argc, char **argv)
     }
     bool sub = n_pos == 2;
     if (n_pos == 0) return cli_usage(c, "qc", "give a PROJECT");
-    if (sub && strcmp(pos[0], "rules") != 0 && strcmp(pos[0], "findings") != 0)
-        return cli_usage(c, "qc", "unknown subcommand %s; use rules or findings", pos[0]);
+    if (sub && strcmp(pos[0], "rules") != 0 && strcmp(pos[0], "findings") != 0 &&
+        strcmp(pos[0], "report") != 0)
+        return cli_usage(c, "qc", "unknown subcommand %s; use rules, findings or report", pos[0]);
     const char *what = sub ? pos[0] : "run";
     bool filters = flt.rule || flt.severity || flt.origin || flt.task_id || annotator;
     if (set && strcmp(what, "rules") != 0)
@@ -287,6 +376,11 @@ int cmd_qc(cli *c, int argc, char **argv)
         return cli_usage(c, "qc", "--severity is error or warning");
     if (flt.origin && strcmp(flt.origin, "submit") != 0 && strcmp(flt.origin, "batch") != 0)
         return cli_usage(c, "qc", "--origin is submit or batch");
+    if ((out_dir || control) && strcmp(what, "report") != 0)
+        return cli_usage(c, "qc", "-o and --control belong to `annot qc report PROJECT -o DIR`");
+    if (strcmp(what, "report") == 0 && !out_dir)
+        return cli_usage(c, "qc", "give the folder to write to: annot qc report PROJECT -o DIR");
+    if (strcmp(what, "report") == 0) return cmd_report(c, pos[1], out_dir, control);
     if (strcmp(what, "rules") == 0) return cmd_rules(c, pos[1], set);
     if (strcmp(what, "findings") == 0) return cmd_findings(c, pos[1], &flt, annotator);
     return cmd_run(c, pos[0]);

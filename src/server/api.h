@@ -206,6 +206,8 @@ int api_qc_rules_get(an_http_req *req, an_http_resp *resp, void *app);
 int api_qc_rules_put(an_http_req *req, an_http_resp *resp, void *app);
 int api_qc_findings(an_http_req *req, an_http_resp *resp, void *app);
 int api_qc_run(an_http_req *req, an_http_resp *resp, void *app);
+int api_qc_report(an_http_req *req, an_http_resp *resp, void *app);
+int api_qc_report_html(an_http_req *req, an_http_resp *resp, void *app);
 
 int api_webhooks_list(an_http_req *req, an_http_resp *resp, void *app);
 int api_webhook_create(an_http_req *req, an_http_resp *resp, void *app);

@@ -349,6 +349,12 @@ static const an_http_route routes[] = {
             "annotators see their own")},
     {"POST", "/api/projects/{id}/qc/run", api_qc_run, 0, false,
      AUTHED("Run the QC rules over the project, replacing the batch findings; managers")},
+    {"GET", "/api/projects/{id}/qc/report", api_qc_report, 0, false,
+     AUTHED("The QC report (consensus, accuracy, agreement, findings, trends): ?control=; "
+            "reviewers")},
+    {"GET", "/api/projects/{id}/qc/report.html", api_qc_report_html, 0, false,
+     AUTHED("The QC report as a self-contained HTML page (own strict CSP, sandboxed); "
+            "reviewers")},
     {"GET", "/api/webhooks", api_webhooks_list, 0, false,
      AUTHED("Webhooks: ?project= (its managers), or all (admins)")},
     {"POST", "/api/webhooks", api_webhook_create, 0, false,

@@ -394,10 +394,13 @@ static enum MHD_Result send_resp(an_http_req *req, an_http_resp *resp)
         add_header(mr, n, v);
         i = (size_t)(v - h->p) + strlen(v) + 1;
     }
-    add_header(mr, "Content-Security-Policy", CSP);
+    /* A handler that sets its own policy (a page meant to be framed, say) replaces the
+     * default one rather than being intersected with it. */
+    if (!has_header(h, "Content-Security-Policy"))
+        add_header(mr, "Content-Security-Policy", CSP);
     add_header(mr, "X-Content-Type-Options", "nosniff");
     add_header(mr, "Referrer-Policy", "no-referrer");
-    add_header(mr, "X-Frame-Options", "DENY");
+    if (!has_header(h, "X-Frame-Options")) add_header(mr, "X-Frame-Options", "DENY");
     if (is_api(req->path) && !has_header(h, "Cache-Control"))
         add_header(mr, "Cache-Control", "no-store");
     int status = resp->status ? resp->status : 200;

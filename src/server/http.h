@@ -42,6 +42,8 @@ void an_http_resp_init(an_http_resp *resp);
 void an_http_resp_free(an_http_resp *resp);
 
 /* Adds a response header (Set-Cookie, Location, …); several with the same name are all sent.
+ * A Content-Security-Policy or X-Frame-Options set here replaces the server's default one
+ * (default-src 'self' …, frame-ancestors 'none'; DENY) instead of adding to it.
  * Returns AN_EINVAL (and adds nothing) when name is empty or not a token, or when value holds
  * CR, LF or NUL: a header built from user input can never split the response. */
 int an_http_resp_header(an_http_resp *resp, const char *name, const char *value, an_err *err);

@@ -196,3 +196,11 @@ JSON
 $ANNOT project create html --config html.xml >/dev/null
 $ANNOT import html html_tasks.json --strict >/dev/null
 $ANNOT member add html ann
+
+# QC: a warning rule on the text project that the annotator's Negative choice breaks, so the
+# QC page and the review screen have a finding to show (warnings never block a submit).
+cat >text_rules.json <<'JSON'
+{"rules": [{"id": "positive-only", "type": "expr", "when": {"field": "type", "equals": "choices"},
+  "require": {"field": "value.choices", "contains": "Positive"}, "message": "the sentiment is not Positive"}]}
+JSON
+$ANNOT qc rules text --set text_rules.json >/dev/null

@@ -3,7 +3,9 @@
 // unsaved-work draft, submit, the XSS task, skip, boxes on an image, a 422 shown at its
 // control; polygons, keypoints, zoom and pan; a box grounded in a caption phrase; dialogue
 // spans; pairwise and ranker; audio segments (when the server serves task media); then as
-// a reviewer the review screen and the dashboard's statistics; and the language switch.
+// a reviewer the review screen, the QC page (the report in a sandboxed frame, the findings,
+// and a finding beside its annotation on the review screen) and the dashboard's statistics;
+// and the language switch.
 // run.sh builds the workspace and checks what was stored.
 // Environment: BASE_URL, USERNAME, PASSWORD; SHOTS (a folder for screenshots; optional).
 import { chromium } from 'playwright-core';
@@ -489,6 +491,40 @@ try {
     await page.waitForFunction((id) => [...document.querySelectorAll('table.review-list tbody tr')].some((r) => r.dataset.id === id), row);
     await shot('review');
     await page.selectOption('#review-status', 'unreviewed');
+  });
+
+  await step('the QC page shows the report in a sandboxed frame and lists the findings', async () => {
+    await page.goto(`${BASE}/#/projects/1`);
+    await page.click('#open-qc');
+    const el = await page.waitForSelector('iframe#qc-report');
+    check((await el.getAttribute('sandbox')) === '', 'the report frame is sandboxed without allowances');
+    const frame = await el.contentFrame();
+    await frame.waitForSelector('svg');
+    check((await frame.$$('svg')).length >= 2, 'the report has its charts');
+    check(!(await frame.$('script')), 'no script in the report');
+    const title = await frame.textContent('h1');
+    check(title.includes('text'), `report title ${title}`);
+    // The annotator's Negative choice broke the "positive-only" warning rule at submit.
+    await page.waitForSelector('#qc-findings tbody tr');
+    const rows = await page.$$eval('#qc-findings tbody tr', (rs) => rs.map((r) => [...r.children].map((c) => c.textContent)));
+    const hit = rows.find((r) => r[3] === 'positive-only');
+    check(hit && hit[4] === 'warning' && hit[6].startsWith('the sentiment is not Positive') && /^result\[\d+\]$/.test(hit[5]),
+      `findings ${JSON.stringify(rows)}`);
+    check(await page.$('#qc-more').then((b) => b.isHidden()), 'no further page');
+    await shot('qc');
+    await page.fill('#qc-rule', 'no-such-rule');
+    await page.click('.qc-filter button[type=submit]');
+    await page.waitForFunction(() => !document.querySelector('#qc-findings tbody tr'));
+    check((await page.textContent('#qc-findings-status')) === 'No findings.', 'an unmatched filter lists nothing');
+    await page.fill('#qc-rule', 'positive-only');
+    await page.click('.qc-filter button[type=submit]');
+    await page.waitForSelector('#qc-findings tbody tr a.finding-link');
+    // The finding's annotation on the review screen, with the finding beside it.
+    await page.click('#qc-findings tbody tr a.finding-link');
+    await page.waitForSelector('#review-findings li.finding');
+    const f = await page.textContent('#review-findings li.finding');
+    check(f.includes('positive-only') && f.includes('the sentiment is not Positive') && f.includes('result['), `review finding ${f}`);
+    await shot('review-findings');
   });
 
   await step('the dashboard shows the server\'s counts per annotator and charts the labels', async () => {

@@ -142,6 +142,8 @@ GET /api/projects/{id}/qc/rules 200 200 200 200 404
 PUT /api/projects/{id}/qc/rules 200 200 403 403 404
 GET /api/projects/{id}/qc/findings 200 200 200 200 404
 POST /api/projects/{id}/qc/run 200 200 403 403 404
+GET /api/projects/{id}/qc/report 200 200 200 403 404
+GET /api/projects/{id}/qc/report.html 200 200 200 403 404
 GET /api/webhooks 200 200 403 403 404
 POST /api/webhooks 201 201 403 403 404
 GET /api/webhooks/info 200 200 200 200 200
