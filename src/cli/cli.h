@@ -54,5 +54,7 @@ int cmd_consensus(cli *c, int argc, char **argv);
 int cmd_bias(cli *c, int argc, char **argv);
 int cmd_qc(cli *c, int argc, char **argv);
 int cmd_settings(cli *c, int argc, char **argv);
+int cmd_train(cli *c, int argc, char **argv);
+int cmd_predict(cli *c, int argc, char **argv);
 
 #endif

@@ -27,6 +27,8 @@ static const struct command {
     {"bias", cmd_bias, "does labelling depend on a sensitive attribute of the tasks"},
     {"qc", cmd_qc, "quality-control rules: run them, set them, list findings"},
     {"settings", cmd_settings, "workspace settings (the outbound allow-list)"},
+    {"train", cmd_train, "train a pre-annotation model on accepted annotations"},
+    {"predict", cmd_predict, "pre-annotate a project's tasks with a trained model"},
 };
 
 static void usage(FILE *f)

@@ -1,0 +1,169 @@
+/* annot predict: pre-annotates a project's tasks with a stored model, in parallel and
+ * resumably (a rerun skips what the model version already predicted). */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/json.h"
+#include "cli/cli.h"
+#include "preanno/run.h"
+
+static const char usage[] =
+    "usage: annot predict PROJECT --model NAME [--version V] [options]\n\n"
+    "Predicts the project's tasks with a trained model (`annot train`) and stores the\n"
+    "predictions (model_version = the version, score = the model's probability). Tasks the\n"
+    "version already predicted are skipped, so running it again after an interruption\n"
+    "finishes the job without predicting any task twice.\n\n"
+    "  --model NAME      textcls or fewshot\n"
+    "  --version V       a stored version such as textcls-2 (default: the latest)\n"
+    "  --workers N       worker threads predicting in parallel (default 2)\n"
+    "  --only-unlabeled  skip tasks that have a non-cancelled annotation\n"
+    "  --min-score X     store only predictions scoring at least X (0..1)\n"
+    "  --backend URL     a Label Studio ML backend: not yet supported\n"
+    "  --json            one JSON summary on stdout\n";
+
+static const char *opt_value(int argc, char **argv, int *i, const char *opt, bool *missing)
+{
+    size_t n = strlen(opt);
+    if (strncmp(argv[*i], opt, n) != 0) return NULL;
+    if (argv[*i][n] == '=') return argv[*i] + n + 1;
+    if (argv[*i][n] != '\0') return NULL;
+    if (*i + 1 >= argc) {
+        *missing = true;
+        return NULL;
+    }
+    return argv[++*i];
+}
+
+static void print_failure(void *ud, int64_t task_id, const an_err *e)
+{
+    if (e->where[0])
+        fprintf(stderr, "annot: predict: task %lld failed: %s: %s\n", (long long)task_id,
+                e->where, e->msg);
+    else
+        fprintf(stderr, "annot: predict: task %lld failed: %s\n", (long long)task_id, e->msg);
+}
+
+static double rate(const an_predict_summary *s)
+{
+    int64_t n = s->predicted + s->failed + s->below_min_score;
+    return s->seconds > 0 ? (double)n / s->seconds : 0;
+}
+
+static void print_json(const an_predict_summary *s)
+{
+    json_t *fails = json_array();
+    for (size_t i = 0; i < s->n_failures; i++) {
+        json_t *f = json_pack("{s:I,s:s}", "task", (json_int_t)s->failures[i].task_id, "message",
+                              s->failures[i].err.msg);
+        if (s->failures[i].err.where[0])
+            json_object_set_new(f, "where", json_string(s->failures[i].err.where));
+        json_array_append_new(fails, f);
+    }
+    cli_print_json(json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:I,s:f,s:f}", "model_version",
+                             s->model_version, "tasks", (json_int_t)s->tasks, "predicted",
+                             (json_int_t)s->predicted, "skipped_existing",
+                             (json_int_t)s->skipped_existing, "skipped_labeled",
+                             (json_int_t)s->skipped_labeled, "below_min_score",
+                             (json_int_t)s->below_min_score, "failed", (json_int_t)s->failed,
+                             "failures", fails, "failures_omitted",
+                             (json_int_t)(s->failed - (int64_t)s->n_failures), "seconds",
+                             s->seconds, "tasks_per_second", rate(s)));
+}
+
+static void print_text(const an_predict_summary *s)
+{
+    printf("model_version  %s\n", s->model_version);
+    printf("tasks          %lld\n", (long long)s->tasks);
+    printf("predicted      %lld\n", (long long)s->predicted);
+    printf("skipped        %lld already predicted, %lld labeled\n",
+           (long long)s->skipped_existing, (long long)s->skipped_labeled);
+    if (s->below_min_score)
+        printf("below score    %lld (not stored)\n", (long long)s->below_min_score);
+    printf("failed         %lld\n", (long long)s->failed);
+    printf("time           %.3f s, %.0f tasks/s\n", s->seconds, rate(s));
+}
+
+int cmd_predict(cli *c, int argc, char **argv)
+{
+    const char *project = NULL, *model = NULL, *version = NULL, *backend = NULL;
+    an_predict_opts o = {.workers = 2, .progress = true, .on_failure = print_failure};
+    for (int i = 1; i < argc; i++) {
+        const char *v;
+        bool missing = false;
+        if (cli_is_help(argv[i])) {
+            fputs(usage, stdout);
+            return 0;
+        } else if (strcmp(argv[i], "--json") == 0) {
+            c->json = true;
+        } else if (strcmp(argv[i], "--only-unlabeled") == 0) {
+            o.only_unlabeled = true;
+        } else if ((v = opt_value(argc, argv, &i, "--model", &missing))) {
+            model = v;
+        } else if ((v = opt_value(argc, argv, &i, "--version", &missing))) {
+            version = v;
+        } else if ((v = opt_value(argc, argv, &i, "--backend", &missing))) {
+            backend = v;
+        } else if ((v = opt_value(argc, argv, &i, "--workers", &missing))) {
+            char *end;
+            errno = 0;
+            long n = strtol(v, &end, 10);
+            if (errno || end == v || *end || n < 1 || n > AN_PREDICT_WORKERS_MAX)
+                return cli_usage(c, "predict", "--workers takes a whole number from 1 to %d",
+                                 AN_PREDICT_WORKERS_MAX);
+            o.workers = (int)n;
+        } else if ((v = opt_value(argc, argv, &i, "--min-score", &missing))) {
+            char *end;
+            errno = 0;
+            double x = strtod(v, &end);
+            if (errno || end == v || *end || !(x >= 0 && x <= 1))
+                return cli_usage(c, "predict", "--min-score takes a number from 0 to 1");
+            o.min_score = x;
+        } else if (missing) {
+            return cli_usage(c, "predict", "%s needs a value", argv[i]);
+        } else if (argv[i][0] == '-') {
+            return cli_usage(c, "predict", "unknown option %s", argv[i]);
+        } else if (!project) {
+            project = argv[i];
+        } else {
+            return cli_usage(c, "predict", "unexpected argument %s", argv[i]);
+        }
+    }
+    if (!project) return cli_usage(c, "predict", "name the project");
+    if (backend) {
+        an_err e;
+        an_err_clear(&e);
+        an_err_set(&e, AN_EINVAL, "--backend",
+                   "not yet: annot predict cannot call Label Studio ML backends yet; use --model "
+                   "textcls or --model fewshot");
+        return cli_fail(c, &e);
+    }
+    if (!model) return cli_usage(c, "predict", "choose a model with --model NAME");
+    o.model = model;
+    o.version = version;
+    o.location = c->db;
+    if (c->json) o.on_failure = NULL;
+    an_project p;
+    int st = cli_project(c, project, &p);
+    if (st) return st;
+    an_predict_summary s;
+    an_err e;
+    an_err_clear(&e);
+    int rc = an_predict_run(c->store, &p, &o, &s, &e);
+    an_project_clear(&p);
+    if (rc) {
+        if (s.model_version[0] && (s.predicted || s.skipped_existing))
+            fprintf(stderr, "annot: predict: stopped after storing %lld predictions of %s\n",
+                    (long long)s.predicted, s.model_version);
+        an_predict_summary_free(&s);
+        return cli_fail(c, &e);
+    }
+    if (c->json)
+        print_json(&s);
+    else
+        print_text(&s);
+    an_predict_summary_free(&s);
+    return 0;
+}
