@@ -7,6 +7,10 @@ set -eu
 # libcurl makes the server's outbound requests (webhooks), through an address guard; PCRE2
 # runs the regular expressions of QC rules; Hyperscan finds PII candidates in one pass.
 PACKAGES="gcc make cmake pkg-config libsqlite3-dev libjansson-dev libxml2-dev libsodium-dev libmicrohttpd-dev libcurl4-openssl-dev libpcre2-dev libhyperscan-dev"
+# Pre-annotation and redaction on the pretrained models Debian ships: Tesseract (English and
+# Simplified Chinese), PocketSphinx (US English), OpenCV's cascade files (faces, plates),
+# libvips for images and libsndfile for audio.
+PACKAGES="$PACKAGES libtesseract-dev tesseract-ocr-eng tesseract-ocr-chi-sim libpocketsphinx-dev libsphinxbase-dev pocketsphinx-en-us opencv-data libvips-dev libsndfile1-dev"
 if [ "${1:-}" = "--test" ]; then
     # cmocka runs the unit tests; python3 checks outputs in integration tests; clang builds
     # the libFuzzer targets; sqlite3 is the benchmarks' baseline; libcurl and curl are the
@@ -14,6 +18,10 @@ if [ "${1:-}" = "--test" ]; then
     # agreement and consensus figures and are the QC benchmarks' baseline.
     PACKAGES="$PACKAGES libcmocka-dev python3 clang libclang-rt-14-dev sqlite3 curl wrk nginx"
     PACKAGES="$PACKAGES python3-numpy python3-sklearn python3-statsmodels"
+    # Test media made on the spot: speech from espeak-ng, text rendered with Pillow in DejaVu
+    # and WenQuanYi fonts; OpenCV's Python module and its sample photographs are the
+    # reference for the cascade detector.
+    PACKAGES="$PACKAGES espeak-ng python3-pil fonts-dejavu-core fonts-wqy-zenhei python3-opencv opencv-doc"
     # Debian's chromium and Node.js run the web UI's browser tests (tests/browser). Debian
     # ships npm apart from nodejs; other builds of nodejs bring their own npm.
     PACKAGES="$PACKAGES chromium nodejs"
