@@ -29,6 +29,8 @@ static const struct command {
     {"settings", cmd_settings, "workspace settings (the outbound allow-list)"},
     {"train", cmd_train, "train a pre-annotation model on accepted annotations"},
     {"predict", cmd_predict, "pre-annotate a project's tasks with a trained model"},
+    {"pii", cmd_pii, "find personal information in files and projects"},
+    {"redact", cmd_redact, "mask, replace, pseudonymise or drop personal information"},
 };
 
 static void usage(FILE *f)
