@@ -7,7 +7,7 @@ import { h } from './dom.js';
 import { t, lang, setLang, onLangChange, LANGUAGES } from './i18n.js';
 import { renderLabel } from './label/page.js';
 import { renderReview } from './review.js';
-import { renderStats } from './dashboard.js';
+import { renderStats, renderPreannotate } from './dashboard.js';
 import { renderQc } from './qc.js';
 
 const appEl = document.getElementById('app');
@@ -95,6 +95,7 @@ async function renderProject(id) {
   ]);
   const canReview = me && me.role !== 'annotator';
   const stats = h('div', { class: 'project-stats', id: 'project-stats' }, h('p', { class: 'muted', text: t('loading') }));
+  const preanno = h('div', { class: 'project-preanno', id: 'project-preanno' });
   const stat = (key, n, cls) => h('div', { class: ['stat', cls] }, h('div', { class: 'stat-n', text: n }), h('div', { class: 'stat-k', text: t(key) }));
   const rows = tasks.tasks.map((tk) => h('tr', { dataset: { id: tk.id } },
     h('td', { class: 'num', text: tk.id }),
@@ -113,12 +114,15 @@ async function renderProject(id) {
       stat('count_tasks', p.task_number, 'tasks'),
       stat('count_annotations', p.total_annotations_number, 'annotations'),
       stat('count_predictions', p.total_predictions_number, 'predictions')),
+    preanno,
     h('h3', { text: t('task_table') }),
     rows.length ? h('table', { class: 'grid tasks' },
       h('thead', {}, h('tr', {}, ['col_id', 'col_annotations', 'col_cancelled', 'col_predictions', 'col_created', 'col_open']
         .map((k) => h('th', { text: t(k) })))),
       h('tbody', {}, rows)) : h('p', { class: 'muted', text: t('no_tasks') }),
     stats);
+  // For managers: models and backends from GET /api/projects/{id}/predictions/models.
+  if (canReview) renderPreannotate(preanno, id).catch(() => preanno.replaceChildren());
   // Filled in after the page is up, from GET /api/projects/{id}/stats.
   renderStats(stats, id).catch((e) => {
     stats.replaceChildren(h('p', { class: 'form-error', text: t('error_general', { msg: e.message }) }));

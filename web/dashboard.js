@@ -83,3 +83,66 @@ export async function renderStats(container, projectId) {
         entries.length ? barChart(entries) : h('p', { class: 'muted', text: '—' }),
         all.length > entries.length ? h('p', { class: 'muted hint', text: t('dash_top', { n: entries.length, total: all.length }) }) : null)));
 }
+
+// The "Pre-annotate" panel for the project's managers: a model (a trained version or an ML
+// backend) to start a prediction job with, and its progress, polled until it ends. For
+// everyone else GET …/predictions/models is refused and the panel stays empty.
+export async function renderPreannotate(container, projectId) {
+  let info;
+  try {
+    info = await api('GET', `/api/projects/${projectId}/predictions/models`);
+  } catch (_) {
+    container.replaceChildren();
+    return;
+  }
+  const select = h('select', { id: 'preanno-model', 'aria-label': t('preanno_model') });
+  for (const m of info.models || []) {
+    const versions = Array.isArray(m.versions) ? m.versions : [];
+    const ready = !m.trainable || versions.length > 0;
+    select.appendChild(h('option', { value: `model:${m.name}`, disabled: !ready,
+      text: ready ? `${m.name}${versions.length ? ` (${versions[0]})` : ''}` : t('preanno_untrained', { name: m.name }) }));
+  }
+  for (const b of info.backends || []) {
+    select.appendChild(h('option', { value: `backend:${num(b.id)}`,
+      text: t('preanno_backend', { name: b.title || b.url }) }));
+  }
+  const first = [...select.options].find((o) => !o.disabled);
+  if (first) first.selected = true;
+  const unlabeled = h('input', { type: 'checkbox', id: 'preanno-unlabeled', checked: true });
+  const bar = h('progress', { id: 'preanno-bar', max: 1, value: 0, hidden: true });
+  const status = h('p', { class: 'muted', id: 'preanno-status', role: 'status' });
+  const button = h('button', { class: 'button', id: 'preanno-start', type: 'button', text: t('preanno'), disabled: !first });
+  const show = (job) => {
+    const p = job.progress || {};
+    bar.hidden = false;
+    bar.max = Math.max(num(p.total), 1);
+    bar.value = Math.min(num(p.done), bar.max);
+    status.textContent = t('preanno_progress', { status: job.status, done: num(p.done), total: num(p.total),
+      predicted: num(job.predicted), failed: num(job.failed) }) + (job.error ? ` — ${job.error}` : '');
+  };
+  button.addEventListener('click', async () => {
+    const [kind, name] = select.value.split(':');
+    const body = { only_unlabeled: unlabeled.checked };
+    if (kind === 'backend') body.backend = Number(name); else body.model = name;
+    button.disabled = true;
+    try {
+      let job = await api('POST', `/api/projects/${projectId}/predictions/jobs`, body);
+      show(job);
+      // Poll while the page shows the panel; stop when the job ends or the page is left.
+      while (job.status === 'running' && container.isConnected) {
+        await new Promise((r) => setTimeout(r, 700));
+        job = await api('GET', `/api/projects/${projectId}/predictions/jobs/${num(job.id)}`);
+        show(job);
+      }
+    } catch (e) {
+      status.textContent = t('error_general', { msg: e.message });
+    } finally {
+      button.disabled = false;
+    }
+  });
+  container.replaceChildren(h('section', { class: 'preanno' },
+    h('h3', { text: t('preanno') }),
+    h('div', { class: 'preanno-row' }, select,
+      h('label', {}, unlabeled, ' ', t('preanno_unlabeled')), button),
+    bar, status));
+}

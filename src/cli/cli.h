@@ -56,6 +56,7 @@ int cmd_qc(cli *c, int argc, char **argv);
 int cmd_settings(cli *c, int argc, char **argv);
 int cmd_train(cli *c, int argc, char **argv);
 int cmd_predict(cli *c, int argc, char **argv);
+int cmd_backend(cli *c, int argc, char **argv);
 int cmd_pii(cli *c, int argc, char **argv);
 int cmd_redact(cli *c, int argc, char **argv);
 

@@ -8,10 +8,13 @@
 
 #include "base/json.h"
 #include "cli/cli.h"
+#include "preanno/backend_client.h"
 #include "preanno/run.h"
+#include "store/backends.h"
 
 static const char usage[] =
-    "usage: annot predict PROJECT --model NAME [--version V] [options]\n\n"
+    "usage: annot predict PROJECT --model NAME [--version V] [options]\n"
+    "       annot predict PROJECT --backend URL|ID [options]\n\n"
     "Predicts the project's tasks with a trained model (`annot train`) and stores the\n"
     "predictions (model_version = the version, score = the model's probability). Tasks the\n"
     "version already predicted are skipped, so running it again after an interruption\n"
@@ -21,7 +24,9 @@ static const char usage[] =
     "  --workers N       worker threads predicting in parallel (default 2)\n"
     "  --only-unlabeled  skip tasks that have a non-cancelled annotation\n"
     "  --min-score X     store only predictions scoring at least X (0..1)\n"
-    "  --backend URL     a Label Studio ML backend: not yet supported\n"
+    "  --backend URL|ID  a Label Studio ML backend instead of a model: a URL, or the id of\n"
+    "                    one added with `annot backend add` (its timeout, retries, batch and\n"
+    "                    concurrency apply; --workers is its concurrency for a URL)\n"
     "  --json            one JSON summary on stdout\n";
 
 static const char *opt_value(int argc, char **argv, int *i, const char *opt, bool *missing)
@@ -86,6 +91,55 @@ static void print_text(const an_predict_summary *s)
     printf("time           %.3f s, %.0f tasks/s\n", s->seconds, rate(s));
 }
 
+/* Routes --backend (a URL, or the id of a stored backend of p) through the runner: setup for
+ * the model version, then the backend predictor with its call settings. */
+static int backend_opts(cli *c, const char *backend, const an_project *p, an_predict_opts *o,
+                        json_t **open_opts, char version[AN_MODEL_VERSION_MAX], an_err *e)
+{
+    an_backend b;
+    an_backend_defaults(&b);
+    bool stored = backend[0] && strspn(backend, "0123456789") == strlen(backend);
+    int rc = 0;
+    if (stored) {
+        rc = an_store_backend_get(c->store, strtoll(backend, NULL, 10), &b, e);
+        if (!rc && b.project_id != p->id)
+            rc = an_err_set(e, AN_EINVAL, "--backend",
+                            "ML backend %s belongs to another project; `annot backend list %s` "
+                            "lists this one's",
+                            backend, p->name);
+    } else {
+        b.url = an_xstrdup(backend);
+        b.concurrency = o->workers;
+    }
+    an_backend_conf conf = {.url = b.url,
+                            .timeout_ms = b.timeout_ms,
+                            .retries = b.retries,
+                            .trusted = true};
+    an_backend_project bp = {.id = p->id, .created_at = p->created_at, .label_config = p->config};
+    if (!rc) rc = an_backend_setup(&conf, &bp, version, e);
+    if (!rc && !version[0]) {
+        /* A backend that reports no version: the stored one, else one named after it. */
+        if (stored && b.model_version && b.model_version[0])
+            snprintf(version, AN_MODEL_VERSION_MAX, "%s", b.model_version);
+        else if (stored)
+            snprintf(version, AN_MODEL_VERSION_MAX, "backend-%lld", (long long)b.id);
+        else
+            snprintf(version, AN_MODEL_VERSION_MAX, "backend");
+    }
+    if (!rc && stored && strcmp(version, b.model_version ? b.model_version : "") != 0)
+        rc = an_store_backend_set_version(c->store, b.id, version, e);
+    if (!rc) {
+        *open_opts = an_backend_open_opts(&conf, (size_t)b.batch_size, &bp);
+        o->ops = &an_backend_ops;
+        o->open_opts = *open_opts;
+        o->model_version = version;
+        o->workers = b.concurrency;
+        o->batch_size = (size_t)b.batch_size;
+    }
+    an_backend_clear(&b);
+    return rc;
+}
+
 int cmd_predict(cli *c, int argc, char **argv)
 {
     const char *project = NULL, *model = NULL, *version = NULL, *backend = NULL;
@@ -132,15 +186,9 @@ int cmd_predict(cli *c, int argc, char **argv)
         }
     }
     if (!project) return cli_usage(c, "predict", "name the project");
-    if (backend) {
-        an_err e;
-        an_err_clear(&e);
-        an_err_set(&e, AN_EINVAL, "--backend",
-                   "not yet: annot predict cannot call Label Studio ML backends yet; use --model "
-                   "textcls or --model fewshot");
-        return cli_fail(c, &e);
-    }
-    if (!model) return cli_usage(c, "predict", "choose a model with --model NAME");
+    if (backend && model)
+        return cli_usage(c, "predict", "give --model or --backend, not both");
+    if (!model && !backend) return cli_usage(c, "predict", "choose a model with --model NAME");
     o.model = model;
     o.version = version;
     o.location = c->db;
@@ -149,9 +197,14 @@ int cmd_predict(cli *c, int argc, char **argv)
     int st = cli_project(c, project, &p);
     if (st) return st;
     an_predict_summary s;
+    memset(&s, 0, sizeof s);
     an_err e;
     an_err_clear(&e);
-    int rc = an_predict_run(c->store, &p, &o, &s, &e);
+    json_t *open_opts = NULL;
+    char bversion[AN_MODEL_VERSION_MAX] = "";
+    int rc = backend ? backend_opts(c, backend, &p, &o, &open_opts, bversion, &e) : 0;
+    if (!rc) rc = an_predict_run(c->store, &p, &o, &s, &e);
+    json_decref(open_opts);
     an_project_clear(&p);
     if (rc) {
         if (s.model_version[0] && (s.predicted || s.skipped_existing))

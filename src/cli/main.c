@@ -29,6 +29,7 @@ static const struct command {
     {"settings", cmd_settings, "workspace settings (the outbound allow-list)"},
     {"train", cmd_train, "train a pre-annotation model on accepted annotations"},
     {"predict", cmd_predict, "pre-annotate a project's tasks with a trained model"},
+    {"backend", cmd_backend, "Label Studio ML backends: add, list, remove, serve a model"},
     {"pii", cmd_pii, "find personal information in files and projects"},
     {"redact", cmd_redact, "mask, replace, pseudonymise or drop personal information"},
 };

@@ -31,6 +31,7 @@ typedef struct batch {
     unsigned char *status;
     an_err **errs; /* ST_FAILED: why */
     size_t bytes;
+    bool unpredicted; /* the run stopped first: nothing of it is written */
 } batch;
 
 static batch *batch_new(size_t cap)
@@ -156,13 +157,21 @@ static void predict_batch(run *r, void *state, batch *b)
     free(data);
 }
 
+static bool cancelled(const run *r)
+{
+    return r->o->cancel && atomic_load(r->o->cancel);
+}
+
 static void *worker_main(void *arg)
 {
     worker *w = arg;
     run *r = w->r;
     batch *b;
     while ((b = an_queue_pop(&r->work))) {
-        if (!atomic_load(&r->stop)) predict_batch(r, w->state, b);
+        if (!atomic_load(&r->stop) && !cancelled(r))
+            predict_batch(r, w->state, b);
+        else
+            b->unpredicted = true;
         an_queue_push(&r->done, b, b->bytes);
     }
     an_queue_push(&r->done, NULL, 0);
@@ -249,7 +258,7 @@ static void *writer_main(void *arg)
             ended++;
             continue;
         }
-        if (r->writer_rc == 0) {
+        if (r->writer_rc == 0 && !b->unpredicted) {
             r->writer_rc = write_batch(r, b, &in_tx, &pending, &r->writer_err);
             if (r->writer_rc) {
                 atomic_store(&r->stop, 1);
@@ -260,6 +269,8 @@ static void *writer_main(void *arg)
         processed += b->n;
         an_progress_update(&bar, processed + (uint64_t)atomic_load(&r->skipped),
                            (uint64_t)(r->sum->predicted + pending));
+        if (r->o->on_progress)
+            r->o->on_progress(r->o->ud, processed + (uint64_t)atomic_load(&r->skipped), r->total);
         batch_free(b);
     }
     if (in_tx) {
@@ -287,7 +298,7 @@ static int read_tasks(an_store *s, run *r, size_t batch_size, an_err *err)
     if (rc) return rc;
     batch *b = NULL;
     const an_task_row *t;
-    while (!atomic_load(&r->stop) && (rc = an_task_iter_next(it, &t, err)) == 1) {
+    while (!atomic_load(&r->stop) && !cancelled(r) && (rc = an_task_iter_next(it, &t, err)) == 1) {
         sum->tasks++;
         if (r->o->only_unlabeled) {
             bool labeled = false;
@@ -333,14 +344,27 @@ int an_predict_run(an_store *s, const an_project *p, const an_predict_opts *o,
         return an_err_set(err, AN_EINVAL, "min-score", "give a minimum score from 0 to 1");
     if (!o->location)
         return an_err_set(err, AN_EINVAL, "location", "the workspace location is needed");
-    const an_predictor_ops *ops = an_predictor_find(o->model);
+    const an_predictor_ops *ops = o->ops ? o->ops : an_predictor_find(o->model);
     if (!ops)
         return an_err_set(err, AN_ENOTFOUND, "model",
                           "no model is named \"%s\"; the models are textcls and fewshot",
                           o->model ? o->model : "");
     an_model m;
-    int rc = an_store_model_get(s, p->id, ops->name, o->version, &m, err);
-    if (rc) return rc;
+    memset(&m, 0, sizeof m);
+    int rc = 0;
+    if (o->ops) {
+        /* Not a stored model: it answers the whole config, under the version it was given. */
+        size_t vn = o->model_version ? strlen(o->model_version) : 0;
+        if (vn == 0 || vn >= AN_MODEL_VERSION_MAX)
+            return an_err_set(err, AN_EINVAL, "model_version",
+                              "the predictions need a model_version of 1 to %d bytes",
+                              AN_MODEL_VERSION_MAX - 1);
+        m.version = an_xstrdup(o->model_version);
+        m.params = an_xstrdup("{}");
+    } else {
+        rc = an_store_model_get(s, p->id, ops->name, o->version, &m, err);
+        if (rc) return rc;
+    }
     snprintf(out->model_version, sizeof out->model_version, "%s", m.version);
 
     an_config *cfg = NULL;
@@ -349,7 +373,7 @@ int an_predict_run(an_store *s, const an_project *p, const an_predict_opts *o,
     int opened = 0;
     rc = an_config_parse(p->config, strlen(p->config), &cfg, err);
     const an_control *c = NULL;
-    if (!rc) {
+    if (!rc && !o->ops) {
         c = m.control ? an_config_control(cfg, m.control) : NULL;
         if (!c)
             rc = an_err_set(err, AN_EINVAL, "model.control",
@@ -357,7 +381,7 @@ int an_predict_run(an_store *s, const an_project *p, const an_predict_opts *o,
                             "longer has; train a model for a current control",
                             m.version, m.control ? m.control : "");
     }
-    if (!rc) rc = ops->check_control(cfg, c, err);
+    if (!rc && !o->ops) rc = ops->check_control(cfg, c, err);
     if (!rc) {
         params = an_json_parse(m.params, strlen(m.params), "model.params", err);
         if (!params) rc = -AN_EINVAL;
@@ -369,7 +393,7 @@ int an_predict_run(an_store *s, const an_project *p, const an_predict_opts *o,
                             .blob_len = m.blob_len};
         ws = an_xcalloc((size_t)o->workers, sizeof *ws);
         for (; opened < o->workers && !rc; opened++) {
-            rc = ops->open(NULL, &md, cfg, c, &ws[opened].state, err);
+            rc = ops->open(o->open_opts, o->ops ? NULL : &md, cfg, c, &ws[opened].state, err);
             if (rc) break;
         }
     }

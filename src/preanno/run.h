@@ -18,11 +18,14 @@
 #ifndef AN_PREANNO_RUN_H
 #define AN_PREANNO_RUN_H
 
+#include <jansson.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "base/err.h"
+#include "preanno/predictor.h"
 #include "store/models.h"
 #include "store/store.h"
 
@@ -43,6 +46,19 @@ typedef struct an_predict_opts {
      * the writer meets them. */
     void (*on_failure)(void *ud, int64_t task_id, const an_err *e);
     void *ud;
+    /* A model from outside the registry and the store (a Label Studio ML backend, see
+     * preanno/backend_client.h). When ops is set, model and version are ignored: no stored
+     * model is read, every worker opens ops with open_opts and no control, and the
+     * predictions carry model_version (1..AN_MODEL_VERSION_MAX-1 bytes). */
+    const an_predictor_ops *ops;
+    const json_t *open_opts;
+    const char *model_version;
+    /* Called (may be NULL) from the writer thread after each batch with the tasks handled so
+     * far (predicted, failed or skipped) and the project's task count when the run began. */
+    void (*on_progress)(void *ud, uint64_t done, uint64_t total);
+    /* When it becomes non-zero (may be NULL), the run stops reading tasks and predicts no
+     * further batch; what was committed stays, so running again resumes. */
+    const atomic_int *cancel;
 } an_predict_opts;
 
 typedef struct an_predict_failure {

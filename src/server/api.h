@@ -13,6 +13,7 @@
 #include "server/http.h"
 #include "service/auth.h"
 #include "service/export_jobs.h"
+#include "service/predict_jobs.h"
 #include "service/webhooks.h"
 #include "store/store.h"
 
@@ -79,6 +80,7 @@ struct an_app {
     api_checkpointer *checkpointer; /* request handles never checkpoint themselves */
     an_webhooks *webhooks; /* webhook deliveries (an_webhooks_emit); started and stopped with the app */
     api_writer *writer;
+    an_predict_jobs *predict_jobs; /* background prediction jobs (api_ml.c) */
 };
 
 /* The signed-in user of a request, set by the before hook. csrf is "" for token auth. */
@@ -215,5 +217,14 @@ int api_webhooks_info(an_http_req *req, an_http_resp *resp, void *app);
 int api_webhook_get(an_http_req *req, an_http_resp *resp, void *app);
 int api_webhook_update(an_http_req *req, an_http_resp *resp, void *app);
 int api_webhook_delete(an_http_req *req, an_http_resp *resp, void *app);
+
+int api_ml_list(an_http_req *req, an_http_resp *resp, void *app);
+int api_ml_create(an_http_req *req, an_http_resp *resp, void *app);
+int api_ml_get(an_http_req *req, an_http_resp *resp, void *app);
+int api_ml_update(an_http_req *req, an_http_resp *resp, void *app);
+int api_ml_delete(an_http_req *req, an_http_resp *resp, void *app);
+int api_predict_models(an_http_req *req, an_http_resp *resp, void *app);
+int api_predict_job_create(an_http_req *req, an_http_resp *resp, void *app);
+int api_predict_job_get(an_http_req *req, an_http_resp *resp, void *app);
 
 #endif

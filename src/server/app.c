@@ -367,6 +367,22 @@ static const an_http_route routes[] = {
     {"PATCH", "/api/webhooks/{id}", api_webhook_update, 0, false,
      AUTHED("Change a webhook (url, actions, headers, is_active, …)")},
     {"DELETE", "/api/webhooks/{id}", api_webhook_delete, 0, false, AUTHED("Delete a webhook")},
+    {"GET", "/api/ml", api_ml_list, 0, false,
+     AUTHED("Label Studio ML backends: ?project= (its managers), or all (admins)")},
+    {"POST", "/api/ml", api_ml_create, 0, false,
+     AUTHED("Add an ML backend (project, url, title, timeout, retries, batch_size, "
+            "concurrency); the URL must pass the outbound guard; managers")},
+    {"GET", "/api/ml/{id}", api_ml_get, 0, false, AUTHED("One ML backend; managers")},
+    {"PATCH", "/api/ml/{id}", api_ml_update, 0, false,
+     AUTHED("Change an ML backend (url, title, timeout, …); managers")},
+    {"DELETE", "/api/ml/{id}", api_ml_delete, 0, false, AUTHED("Remove an ML backend; managers")},
+    {"GET", "/api/projects/{id}/predictions/models", api_predict_models, 0, false,
+     AUTHED("The models (with trained versions) and ML backends that can pre-annotate the "
+            "project; managers")},
+    {"POST", "/api/projects/{id}/predictions/jobs", api_predict_job_create, 0, false,
+     AUTHED("Start a prediction job (model or backend, only_unlabeled); managers")},
+    {"GET", "/api/projects/{id}/predictions/jobs/{jid}", api_predict_job_get, 0, false,
+     AUTHED("A prediction job's status and progress; managers")},
 };
 
 int api_openapi(an_http_req *req, an_http_resp *resp, void *app)
@@ -469,6 +485,7 @@ int an_app_start(const an_app_opts *o, an_app **out, an_err *err)
         an_app_stop(app);
         return rc;
     }
+    app->predict_jobs = an_predict_jobs_new(o->db);
     an_http_opts ho = {.host = o->host,
                        .port = o->port,
                        .threads = o->threads,
@@ -502,6 +519,7 @@ void an_app_stop(an_app *a)
     /* Pool threads have exited: their store handles were closed by the key's destructor. */
     if (a->key_made) pthread_key_delete(a->store_key);
     an_export_runner_stop(a->exports);
+    an_predict_jobs_free(a->predict_jobs); /* after the pool: no request starts one now */
     an_webhooks_stop(a->webhooks); /* after the pool: requests emit until they end */
     /* After the pool: the request handles' commits report to it until they are closed. */
     api_checkpointer_stop(a->checkpointer);

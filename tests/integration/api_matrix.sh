@@ -92,6 +92,16 @@ fresh_hook() { # a webhook of project 1; prints its id
     json_get body.json 'j["id"]'
 }
 HOOK=$(fresh_hook)
+# ML backends at a public address with a short timeout (their /health is asked on create),
+# and a prediction job (it fails in the background: project 1 has no trained model).
+ML_BODY='{"url":"http://93.184.216.34/ml","project":1,"timeout":0.2}'
+fresh_ml() { # an ML backend of project 1; prints its id
+    must 201 root POST /api/ml "$ML_BODY"
+    json_get body.json 'j["id"]'
+}
+ML=$(fresh_ml)
+must 202 root POST /api/projects/1/predictions/jobs '{"model":"textcls"}'
+JOB=$(json_get body.json 'j["id"]')
 
 # The matrix: METHOD PATTERN, then the status for admin, manager, reviewer, annotator,
 # non-member ("-" for public routes, which need no credential and are checked once).
@@ -150,6 +160,14 @@ GET /api/webhooks/info 200 200 200 200 200
 GET /api/webhooks/{id} 200 200 403 403 404
 PATCH /api/webhooks/{id} 200 200 403 403 404
 DELETE /api/webhooks/{id} 204 204 403 403 404
+GET /api/ml 200 200 403 403 404
+POST /api/ml 201 201 403 403 404
+GET /api/ml/{id} 200 200 403 403 404
+PATCH /api/ml/{id} 200 200 403 403 404
+DELETE /api/ml/{id} 204 204 403 403 404
+GET /api/projects/{id}/predictions/models 200 200 403 403 404
+POST /api/projects/{id}/predictions/jobs 202 202 403 403 404
+GET /api/projects/{id}/predictions/jobs/{jid} 200 200 403 403 404
 '
 
 # Every route of the server has a line, and every line is a route of the server.
@@ -193,15 +211,21 @@ call() {
     "POST /api/webhooks") body=$HOOK_BODY ;;
     "PATCH /api/webhooks/{id}") path=/api/webhooks/$HOOK; body='{"is_active":false}' ;;
     "DELETE /api/webhooks/{id}") path=/api/webhooks/$(fresh_hook) ;;
+    "GET /api/ml") path="/api/ml?project=1" ;;
+    "POST /api/ml") body=$ML_BODY ;;
+    "PATCH /api/ml/{id}") body='{"title":"t"}' ;;
+    "DELETE /api/ml/{id}") path=/api/ml/$(fresh_ml) ;;
+    "POST /api/projects/{id}/predictions/jobs") body='{"model":"fewshot","only_unlabeled":true}' ;;
     esac
     # Placeholders left in the path: the shared task, annotation, project 1, the export.
     case "$path" in
     /api/tasks/{id}*) id=$TASK ;;
     /api/annotations/{id}*) id=$ANN ;;
     /api/webhooks/{id}*) id=$HOOK ;;
+    /api/ml/{id}*) id=$ML ;;
     *) id=1 ;;
     esac
-    path=$(echo "$path" | sed "s|{id}|$id|; s|{eid}|$EXP|")
+    path=$(echo "$path" | sed "s|{id}|$id|; s|{eid}|$EXP|; s|{jid}|$JOB|")
     req "$who" "$method" "$path" "$body"
 }
 

@@ -94,7 +94,7 @@ $ANNOT train p --model fewshot --control sentiment --json >fs.json
 $ANNOT predict p --model fewshot --min-score 0.5 --json >fsp.json
 [ "$(json_get fsp.json 'j["predicted"] + j["below_min_score"]')" = 300 ] || fail "fewshot predict: $(cat fsp.json)"
 
-# Errors: usage, unknown model and control, a multiple-choice control, --backend not yet.
+# Errors: usage, unknown model and control, a multiple-choice control, --backend misused.
 expect_status 1 $ANNOT train p --model textcls
 expect_status 1 $ANNOT train p --model nope --control sentiment
 expect_status 1 $ANNOT train p --model textcls --control nope
@@ -104,8 +104,10 @@ expect_status 1 $ANNOT train p --model textcls --control sentiment --epochs 0
 expect_status 1 $ANNOT predict p --model textcls --workers 0
 expect_status 1 $ANNOT predict p --model textcls --min-score 2
 expect_status 1 $ANNOT predict p --model textcls --version textcls-9
-expect_status 1 $ANNOT predict p --backend http://127.0.0.1:9090
-grep -q "not yet" err || fail "backend: $(cat err)"
+expect_status 1 $ANNOT predict p --backend http://127.0.0.1:1 --model textcls
+grep -q "not both" err || fail "backend and model: $(cat err)"
+expect_status 2 $ANNOT predict p --backend http://127.0.0.1:1
+grep -q "127.0.0.1" err || fail "unreachable backend: $(cat err)"
 expect_status 1 $ANNOT predict nope --model textcls
 
 # kill -9 during a big run: committed transactions stay, the rerun completes the rest, and
