@@ -10,10 +10,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "base/hash.h"
 #include "base/utf8.h"
 #include "comply/pii.h"
+#include "comply/pii_policy.h"
 #include "comply/redact.h"
+#include "store/store.h"
 
 static an_pii_scanner *sc;
 static an_pii_ctx *ctx;
@@ -176,6 +180,55 @@ static void test_span_remap(void **state)
     an_redact_map_free(&m);
 }
 
+/* The workspace secret is made once and read back the same; the export policy refuses a
+ * project holding PII only when its settings say "refuse". */
+static void test_secret_and_policy(void **state)
+{
+    char dir[] = "/tmp/annot-redact.XXXXXX", path[64];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/ws.db", dir);
+    an_store *s;
+    an_err e;
+    assert_int_equal(an_store_open(path, &s, &e), 0);
+    uint8_t k1[AN_REDACT_SECRET_BYTES], k2[AN_REDACT_SECRET_BYTES];
+    assert_int_equal(an_redact_secret(s, k1, &e), 0);
+    assert_int_equal(an_redact_secret(s, k2, &e), 0);
+    assert_memory_equal(k1, k2, sizeof k1);
+
+    const char *cfg = "<View><Text name=\"text\" value=\"$text\"/></View>";
+    int64_t refuse_id, allow_id, task;
+    assert_int_equal(an_store_project_create(s, "r", cfg, "{\"pii_policy\":\"refuse\"}",
+                                             &refuse_id, &e), 0);
+    assert_int_equal(an_store_project_create(s, "a", cfg, "{}", &allow_id, &e), 0);
+    const char *clean = "{\"text\":\"nothing here\"}", *dirty = "{\"text\":\"手机 13812345678\"}";
+    assert_int_equal(an_store_begin(s, &e), 0);
+    for (int i = 0; i < 3; i++) {
+        const char *d = i == 1 ? clean : dirty;
+        an_task_in t = {.project_id = i == 2 ? allow_id : refuse_id, .data = d,
+                        .data_len = strlen(d)};
+        an_hash(d, strlen(d), t.hash);
+        assert_int_equal(an_store_task_insert(s, &t, &task, &e), 0);
+    }
+    assert_int_equal(an_store_commit(s, &e), 0);
+    an_project p;
+    assert_int_equal(an_store_project_get(s, "r", &p, &e), 0);
+    assert_int_equal(an_pii_export_check(s, &p, &e), -AN_EINVAL);
+    assert_non_null(strstr(e.msg, "PHONE"));
+    assert_null(strstr(e.msg, "13812345678")); /* the value is never shown */
+    an_project_clear(&p);
+    assert_int_equal(an_store_project_get(s, "a", &p, &e), 0);
+    assert_int_equal(an_pii_export_check(s, &p, &e), 0);
+    an_project_clear(&p);
+    an_store_close(s);
+    unlink(path);
+    char wal[80];
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    unlink(wal);
+    snprintf(wal, sizeof wal, "%s-shm", path);
+    unlink(wal);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -183,6 +236,7 @@ int main(void)
         cmocka_unit_test(test_replace_and_drop),
         cmocka_unit_test(test_pseudonym),
         cmocka_unit_test(test_span_remap),
+        cmocka_unit_test(test_secret_and_policy),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
