@@ -52,6 +52,8 @@ int cmd_member(cli *c, int argc, char **argv);
 int cmd_agreement(cli *c, int argc, char **argv);
 int cmd_consensus(cli *c, int argc, char **argv);
 int cmd_bias(cli *c, int argc, char **argv);
+int cmd_embeddings(cli *c, int argc, char **argv);
+int cmd_similarity(cli *c, int argc, char **argv);
 int cmd_qc(cli *c, int argc, char **argv);
 int cmd_settings(cli *c, int argc, char **argv);
 int cmd_train(cli *c, int argc, char **argv);

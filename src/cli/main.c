@@ -25,6 +25,8 @@ static const struct command {
     {"agreement", cmd_agreement, "inter-annotator agreement of reliability data (CSV)"},
     {"consensus", cmd_consensus, "consensus labels (majority, Dawid-Skene) and annotator accuracy"},
     {"bias", cmd_bias, "does labelling depend on a sensitive attribute of the tasks"},
+    {"embeddings", cmd_embeddings, "store task embeddings compactly (from .npy or task data)"},
+    {"similarity", cmd_similarity, "score caption-image alignment by embedding cosine"},
     {"qc", cmd_qc, "quality-control rules: run them, set them, list findings"},
     {"settings", cmd_settings, "workspace settings (the outbound allow-list)"},
     {"train", cmd_train, "train a pre-annotation model on accepted annotations"},

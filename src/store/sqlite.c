@@ -29,6 +29,7 @@
 
 #include "base/buf.h"
 #include "base/clock.h"
+#include "store/embeddings.h"
 #include "store/sqlite_int.h"
 
 enum {
@@ -375,6 +376,31 @@ static const char *const migrations[] = {
     "  detail TEXT\n"
     ");\n"
     "CREATE INDEX task_provenance_licence ON task_provenance(licence);\n",
+
+    /* 8: embeddings in a rowid table. In the WITHOUT ROWID table of step 5 a row may keep
+     * only about 1,000 bytes in its B-tree page, so every 512-dimensional vector spilled
+     * into an overflow page of its own (a 1 KB float16 vector took 5 KB); a rowid table keeps
+     * rows of up to about 4,000 bytes in the page. The project is kept with each row so that
+     * one field of a project reads as one range of (project, field, task) in task order: a
+     * task's two embeddings are then paired by merging two ordered scans rather than looked
+     * up task by task. */
+    "CREATE TABLE embeddings_rowid (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  project_id INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,\n"
+    "  task_id INTEGER NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,\n"
+    "  field TEXT NOT NULL,\n"
+    "  dtype TEXT NOT NULL CHECK (dtype IN ('f32','f16')),\n"
+    "  dim INTEGER NOT NULL,\n"
+    "  vec BLOB NOT NULL,\n"
+    "  UNIQUE (project_id, field, task_id)\n"
+    ");\n"
+    "INSERT INTO embeddings_rowid (project_id, task_id, field, dtype, dim, vec) "
+    "SELECT t.project_id, e.task_id, e.field, e.dtype, e.dim, e.vec FROM embeddings e "
+    "JOIN tasks t ON t.id = e.task_id ORDER BY t.project_id, e.field, e.task_id;\n"
+    "DROP TABLE embeddings;\n"
+    "ALTER TABLE embeddings_rowid RENAME TO embeddings;\n"
+    /* Deleting a task finds its embeddings (the cascade) through this. */
+    "CREATE INDEX embeddings_task ON embeddings(task_id);\n",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
@@ -2476,6 +2502,25 @@ static int task_at_key(an_store *s, int64_t pid, uint64_t key, int64_t *id, uint
                           "task %lld has a damaged content hash; report this as a bug",
                           (long long)*id);
     return 1;
+}
+
+int an_store_task_by_hash(an_store *s, int64_t project_id, const uint8_t hash[AN_HASH_BYTES],
+                          int64_t *task_id, an_err *err)
+{
+    *task_id = 0;
+    /* The insert's probe: from the home key on, until the hash or a free key. */
+    for (uint64_t key = home_key(hash), n = 0; n < 1024; key++, n++) {
+        int64_t id = 0;
+        uint64_t home = 0;
+        uint8_t h[AN_HASH_BYTES];
+        int rc = task_at_key(s, project_id, key, &id, &home, h, err);
+        if (rc <= 0) return rc;
+        if (memcmp(h, hash, AN_HASH_BYTES) == 0) {
+            *task_id = id;
+            return 0;
+        }
+    }
+    return 0;
 }
 
 /* Dedupe keys are open addressing with linear probing (see the tasks table): a freed key in

@@ -1104,7 +1104,7 @@ static void test_mark_undo_drops_one_write_of_a_batch(void **state)
 static void test_upgrade_from_version_one_keeps_data(void **state)
 {
     fixture *f = *state;
-    assert_int_equal(an_store_schema_version(f->s), 7);
+    assert_int_equal(an_store_schema_version(f->s), 8);
     make_user(f->s, "ann", AN_ROLE_ANNOTATOR);
     int64_t pid = make_project(f->s, "p");
     begin(f->s);
@@ -1125,8 +1125,8 @@ static void test_upgrade_from_version_one_keeps_data(void **state)
                        "ALTER TABLE users DROP COLUMN active; PRAGMA user_version = 1;");
     an_err err;
     assert_int_equal(an_store_open(f->path, &f->s, &err), 0);
-    assert_int_equal(an_store_schema_version(f->s), 7);
-    assert_int_equal(file_user_version(f->path), 7);
+    assert_int_equal(an_store_schema_version(f->s), 8);
+    assert_int_equal(file_user_version(f->path), 8);
     an_user u;
     char *hash = (char *)"x";
     /* Existing users are active and have no password. */
