@@ -33,9 +33,18 @@ static int check_value(const char *key, const char *value, an_err *e)
     return an_err_set(e, AN_EINVAL, key, "unknown setting; `annot settings --help` lists them");
 }
 
+/* Settings that are secrets (the pseudonym key of PII redaction): never printed, since a
+ * pseudonym can be reversed by anyone who has the key and the values it may stand for. */
+static bool is_secret(const char *key)
+{
+    size_t n = strlen(key);
+    return n >= 7 && strcmp(key + n - 7, ".secret") == 0;
+}
+
 static int print_setting(void *ud, const char *key, const char *value)
 {
     json_t *obj = ud;
+    if (is_secret(key)) value = "(secret, not shown)";
     if (obj)
         json_object_set_new(obj, key, json_string(value));
     else
@@ -84,6 +93,10 @@ int cmd_settings(cli *c, int argc, char **argv)
         an_store *s = cli_store(c);
         if (!s) return 2;
         char *value = NULL;
+        if (is_secret(args[1])) {
+            an_err_set(&e, AN_EINVAL, args[1], "this setting is a secret and is never printed");
+            return cli_fail(c, &e);
+        }
         if (an_store_setting_get(s, args[1], &value, &e) < 0) return cli_fail(c, &e);
         if (!value) {
             an_err_set(&e, AN_ENOTFOUND, args[1], "the setting is not set");

@@ -66,7 +66,9 @@ $ANNOT redact ps.txt --policy all=pseudonym -o ps1.txt 2>/dev/null
 $ANNOT redact ps.txt --policy all=pseudonym -o ps2.txt 2>/dev/null
 cmp ps1.txt ps2.txt || fail "pseudonyms changed between runs"
 [ "$(cut -d' ' -f2 ps1.txt | sort -u | wc -l)" -eq 2 ] || fail "pseudonyms: $(cat ps1.txt)"
-$ANNOT settings list 2>/dev/null | grep -q "pii.secret" || fail "no workspace secret stored"
+$ANNOT settings list 2>/dev/null | grep -qx "pii.secret=(secret, not shown)" || fail "no workspace secret stored, or it is shown"
+expect_status 1 $ANNOT settings get pii.secret
+grep -q "never printed" "$T/err" || fail "settings get printed the secret: $(cat "$T/out")"
 
 # ---- 200 MB through in bounded memory --------------------------------------------------
 $PY - big.txt <<'PY'
