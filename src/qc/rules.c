@@ -240,8 +240,9 @@ an_qc_severity an_qc_rule_severity(const an_qc_rules *r, size_t i)
 bool an_qc_rules_use_predictions(const an_qc_rules *r)
 {
     for (size_t i = 0; r && i < r->n; i++)
-        if ((r->rules[i].type == R_LABEL_OMISSION || r->rules[i].type == R_BOX_DEVIATION) &&
-            r->rules[i].from_prediction)
+        if (((r->rules[i].type == R_LABEL_OMISSION || r->rules[i].type == R_BOX_DEVIATION) &&
+             r->rules[i].from_prediction) ||
+            (r->rules[i].type == R_EXPR && r->rules[i].result_scope)) /* "scores" */
             return true;
     return false;
 }
@@ -1680,6 +1681,15 @@ static void eval_expr(ectx *e, const rule *u)
         if (e->in->data) json_object_set(root, "data", (json_t *)e->in->data);
         if (!isnan(e->in->lead_time))
             json_object_set_new(root, "lead_time", json_real(e->in->lead_time));
+        /* The task's prediction scores by model version (the last one of a version wins):
+         * {"scores": {"similarity:img:txt": 0.21}} lets a rule check an alignment score. */
+        json_t *scores = json_object();
+        for (size_t i = 0; i < e->in->n_predictions; i++) {
+            const an_qc_prediction *pr = &e->in->predictions[i];
+            if (pr->model_version && *pr->model_version && !isnan(pr->score))
+                json_object_set_new(scores, pr->model_version, json_real(pr->score));
+        }
+        json_object_set_new(root, "scores", scores);
         if ((!u->when || eval_pred(e, u->when, root)) && !eval_pred(e, u->require, root))
             found(e, u, "result", "%s", u->message);
         json_decref(root);

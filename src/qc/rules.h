@@ -56,6 +56,7 @@ bool an_qc_rules_use_references(const an_qc_rules *r);
 typedef struct an_qc_prediction {
     const json_t *result;
     double score;
+    const char *model_version; /* may be NULL */
 } an_qc_prediction;
 
 /* What one evaluation looks at. All borrowed. */

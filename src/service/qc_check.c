@@ -176,30 +176,37 @@ typedef struct refs {
     json_t **results;
     int64_t *annotators;
     double *scores;
+    char **versions; /* predictions' model versions (NULL for annotations) */
     size_t n, cap;
 } refs;
 
-static void refs_push(refs *r, json_t *result, int64_t annotator, double score)
+static void refs_push(refs *r, json_t *result, int64_t annotator, double score,
+                      const char *version)
 {
     if (r->n == r->cap) {
         r->cap = r->cap ? 2 * r->cap : 8;
         r->results = an_xrealloc(r->results, r->cap * sizeof *r->results);
         r->annotators = an_xrealloc(r->annotators, r->cap * sizeof *r->annotators);
         r->scores = an_xrealloc(r->scores, r->cap * sizeof *r->scores);
+        r->versions = an_xrealloc(r->versions, r->cap * sizeof *r->versions);
     }
     r->results[r->n] = result;
     r->annotators[r->n] = annotator;
     r->scores[r->n] = score;
+    r->versions[r->n] = version ? an_xstrdup(version) : NULL;
     r->n++;
 }
 
 static void refs_free(refs *r)
 {
-    for (size_t i = 0; i < r->n; i++)
+    for (size_t i = 0; i < r->n; i++) {
         json_decref(r->results[i]);
+        free(r->versions[i]);
+    }
     free(r->results);
     free(r->annotators);
     free(r->scores);
+    free(r->versions);
     memset(r, 0, sizeof *r);
 }
 
@@ -216,7 +223,7 @@ static json_t *parse_result(const char *text)
 static int on_prediction(void *ud, const an_prediction_row *p)
 {
     json_t *j = parse_result(p->result);
-    if (j) refs_push(ud, j, 0, p->score);
+    if (j) refs_push(ud, j, 0, p->score, p->model_version);
     return 0;
 }
 
@@ -239,7 +246,7 @@ static int on_annotation(void *ud, const an_annotation *a)
             c->r->results[i] = j;
             return 0;
         }
-    refs_push(c->r, j, a->annotator_id, NAN);
+    refs_push(c->r, j, a->annotator_id, NAN, NULL);
     return 0;
 }
 
@@ -249,7 +256,7 @@ static int evaluate(const an_qc_rules *rules, const an_config *cfg, const json_t
 {
     an_qc_prediction *pv = an_xcalloc(preds->n + 1, sizeof *pv);
     for (size_t i = 0; i < preds->n; i++)
-        pv[i] = (an_qc_prediction){preds->results[i], preds->scores[i]};
+        pv[i] = (an_qc_prediction){preds->results[i], preds->scores[i], preds->versions[i]};
     an_qc_input in = {.cfg = cfg,
                       .data = data,
                       .result = result,
@@ -432,7 +439,9 @@ int an_qc_run_project(an_store *s, int64_t project_id, an_progress *progress,
         double *leads = an_xcalloc(row->n_annotations + 1, sizeof *leads);
         for (size_t i = 0; i < row->n_predictions; i++) {
             json_t *j = parse_result(row->predictions[i].result);
-            if (j) refs_push(&preds, j, 0, row->predictions[i].score);
+            if (j)
+                refs_push(&preds, j, 0, row->predictions[i].score,
+                          row->predictions[i].model_version);
         }
         for (size_t i = 0; i < row->n_annotations; i++) {
             const an_annotation_row *a = &row->annotations[i];
@@ -447,7 +456,7 @@ int an_qc_run_project(an_store *s, int64_t project_id, an_progress *progress,
                 latest.results[k] = j;
             } else {
                 k = latest.n;
-                refs_push(&latest, j, a->annotator_id, NAN);
+                refs_push(&latest, j, a->annotator_id, NAN, NULL);
             }
             ann_ids[k] = a->id;
             leads[k] = a->lead_time;

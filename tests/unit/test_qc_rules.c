@@ -78,6 +78,7 @@ typedef struct run {
     double lead_time;
     const char *predictions[3]; /* result arrays */
     double scores[3];
+    const char *versions[3]; /* their model versions (NULL: none) */
     const char *references[4];
 } run;
 
@@ -99,7 +100,7 @@ static void eval(const an_qc_rules *r, const run *x, an_qc_findings *out)
     size_t np = 0;
     for (; np < 3 && x->predictions[np]; np++) {
         preds[np] = parse(x->predictions[np]);
-        pv[np] = (an_qc_prediction){preds[np], x->scores[np]};
+        pv[np] = (an_qc_prediction){preds[np], x->scores[np], x->versions[np]};
     }
     json_t *refs[4] = {0};
     size_t nr = 0;
@@ -448,6 +449,28 @@ static void test_expr(void **state)
     eval(r, &(run){.result = good, .lead_time = NAN}, &f);
     assert_int_equal(f.n, 0);
     an_qc_rules_free(r);
+
+    /* A prediction score by model version (an alignment score from annot similarity): a
+     * result-scope rule sees {"scores": {version: score}}. */
+    const char *align = "{\"rules\":[{\"id\":\"align\",\"type\":\"expr\",\"scope\":\"result\","
+                        "\"when\":{\"field\":\"scores.similarity:img:txt\",\"exists\":true},"
+                        "\"require\":{\"field\":\"scores.similarity:img:txt\",\"min\":0.3},"
+                        "\"message\":\"caption and image do not match\"}]}";
+    assert_int_equal(count_findings(align, &(run){.result = "[" SENT "]", .lead_time = NAN,
+                                                  .predictions = {"[]", "[]"},
+                                                  .scores = {0.9, 0.12},
+                                                  .versions = {"other", "similarity:img:txt"}},
+                                    "result"),
+                     1);
+    assert_int_equal(count_findings(align, &(run){.result = "[" SENT "]", .lead_time = NAN,
+                                                  .predictions = {"[]"},
+                                                  .scores = {0.55},
+                                                  .versions = {"similarity:img:txt"}},
+                                    NULL),
+                     0);
+    assert_int_equal(count_findings(align, &(run){.result = "[" SENT "]", .lead_time = NAN},
+                                    NULL),
+                     0);
 
     /* not / any / min-max on strings (code points) and exists. */
     const char *doc2 = "{\"rules\":[{\"id\":\"len\",\"type\":\"expr\","
