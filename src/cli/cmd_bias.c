@@ -32,12 +32,6 @@ static bool parse_num(const char *s, double lo, double hi, double *out)
     return true;
 }
 
-static json_t *chi2_json(const an_chi2 *t)
-{
-    return json_pack("{s:f,s:i,s:f,s:f,s:I}", "statistic", t->statistic, "dof", t->dof, "p", t->p,
-                     "cramers_v", t->cramers_v, "n", (json_int_t)t->n);
-}
-
 static char *user_name(an_store *s, int64_t id)
 {
     an_user u;
@@ -50,47 +44,6 @@ static char *user_name(an_store *s, int64_t id)
     char buf[32];
     snprintf(buf, sizeof buf, "user %lld", (long long)id);
     return an_xstrdup(buf);
-}
-
-static json_t *result_json(an_store *s, const an_bias_result *r, const an_bias_opts *o)
-{
-    json_t *groups = json_array();
-    for (size_t g = 0; g < r->groups; g++) {
-        json_t *counts = json_object();
-        int64_t total = 0;
-        for (size_t k = 0; k < r->classes; k++)
-            total += r->counts[g * r->classes + k];
-        for (size_t k = 0; k < r->classes; k++)
-            json_object_set_new(counts, r->class_names[k],
-                                json_integer(r->counts[g * r->classes + k]));
-        json_array_append_new(groups, json_pack("{s:s,s:I,s:o}", "group", r->group_names[g],
-                                                "labels", (json_int_t)total, "counts", counts));
-    }
-    json_t *parity = json_object();
-    for (size_t k = 0; k < r->classes; k++)
-        json_object_set_new(parity, r->class_names[k], json_real(r->parity[k]));
-    json_t *anns = json_array();
-    for (size_t a = 0; a < r->n_annotators; a++) {
-        const an_bias_annotator *ba = &r->annotators[a];
-        char *name = user_name(s, ba->user_id);
-        json_t *j = json_pack("{s:s,s:I,s:I,s:b,s:b}", "name", name, "id", (json_int_t)ba->user_id,
-                              "labels", (json_int_t)ba->labels, "tested", ba->tested, "flagged",
-                              ba->flagged);
-        free(name);
-        if (ba->tested) {
-            json_object_set_new(j, "own", chi2_json(&ba->own));
-            json_object_set_new(j, "peers", ba->peers.n ? chi2_json(&ba->peers) : json_null());
-        }
-        json_array_append_new(anns, j);
-    }
-    /* groups_from: the attribute's path, or "lexicon" */
-    json_t *j = json_pack("{s:s,s:I,s:I,s:I,s:o,s:o,s:f,s:o,s:o}", "groups_from",
-                          o->attribute ? o->attribute : "lexicon", "tasks", (json_int_t)r->tasks,
-                          "tasks_grouped", (json_int_t)r->tasks_grouped, "tasks_mixed",
-                          (json_int_t)r->tasks_mixed, "groups", groups, "parity", parity,
-                          "max_parity", r->max_parity, "test",
-                          r->tested ? chi2_json(&r->overall) : json_null(), "annotators", anns);
-    return j;
 }
 
 static void print_text(an_store *s, const an_bias_result *r)
@@ -200,7 +153,7 @@ int cmd_bias(cli *c, int argc, char **argv)
         goto done;
     }
     if (json)
-        cli_print_json(result_json(s, &r, &o));
+        cli_print_json(an_bias_result_json(s, &r, o.attribute ? o.attribute : "lexicon"));
     else
         print_text(s, &r);
 done:

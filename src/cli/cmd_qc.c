@@ -24,7 +24,8 @@ static const char usage[] =
     "       annot qc rules PROJECT [--set FILE] [--json]\n"
     "       annot qc findings PROJECT [--rule R] [--severity error|warning]\n"
     "                         [--annotator NAME] [--origin submit|batch] [--task ID] [--json]\n"
-    "       annot qc report PROJECT -o DIR [--control NAME] [--json]\n\n"
+    "       annot qc report PROJECT -o DIR [--control NAME] [--bias-attribute data.F|meta.F |\n"
+    "                                    --bias-lexicon gender|FILE] [--json]\n\n"
     "annot qc PROJECT runs every rule of the project's QC rules document over each\n"
     "annotator's latest annotation of every task and replaces the batch findings; it prints\n"
     "the number of findings per rule and severity. `rules` prints the document, or with --set\n"
@@ -76,18 +77,18 @@ static int cmd_run(cli *c, const char *name)
     if (rc == 0 && c->json) {
         json_t *rules = json_array();
         for (size_t i = 0; i < sum.n_rules; i++)
-            json_array_append_new(
-                rules, json_pack("{s:s,s:s,s:s,s:I}", "rule", sum.rules[i].rule, "type",
-                                 sum.rules[i].type, "severity",
-                                 an_qc_severity_name(sum.rules[i].severity), "findings",
-                                 (json_int_t)sum.rules[i].findings));
+            json_array_append_new(rules, json_pack("{s:s,s:s,s:s,s:I}", "rule", sum.rules[i].rule,
+                                                   "type", sum.rules[i].type, "severity",
+                                                   an_qc_severity_name(sum.rules[i].severity),
+                                                   "findings", (json_int_t)sum.rules[i].findings));
         cli_print_json(json_pack("{s:I,s:s,s:I,s:I,s:I,s:I,s:o}", "project", (json_int_t)p.id,
                                  "name", p.name, "tasks", (json_int_t)sum.tasks, "annotations",
                                  (json_int_t)sum.annotations, "errors", (json_int_t)sum.errors,
                                  "warnings", (json_int_t)sum.warnings, "rules", rules));
     } else if (rc == 0) {
         printf("project      %s (id %lld)\n", p.name, (long long)p.id);
-        if (sum.n_rules == 0) printf("no QC rules (set them with `annot qc rules %s --set FILE`)\n", name);
+        if (sum.n_rules == 0)
+            printf("no QC rules (set them with `annot qc rules %s --set FILE`)\n", name);
         printf("tasks        %lld\n", (long long)sum.tasks);
         printf("annotations  %lld\n", (long long)sum.annotations);
         printf("errors       %lld\n", (long long)sum.errors);
@@ -227,8 +228,8 @@ static int cmd_findings(cli *c, const char *name, an_qc_filter *flt, const char 
     }
     list_ctx l = {.c = c};
     if (!rc && !c->json)
-        printf("%-8s %-8s %-10s %-12s %-20s %-8s %-28s %s\n", "id", "task", "annotation", "annotator",
-               "rule", "severity", "place", "message");
+        printf("%-8s %-8s %-10s %-12s %-20s %-8s %-28s %s\n", "id", "task", "annotation",
+               "annotator", "rule", "severity", "place", "message");
     /* Page through with the keyset: memory stays flat however many findings there are. */
     flt->limit = 1000;
     while (!rc) {
@@ -245,8 +246,7 @@ static int cmd_findings(cli *c, const char *name, an_qc_filter *flt, const char 
 
 /* Writes data[0..len) to dir/name through a temporary file in dir and a rename, so a reader
  * sees either the old file or the whole new one. */
-static int write_whole(const char *dir, const char *name, const char *data, size_t len,
-                       an_err *e)
+static int write_whole(const char *dir, const char *name, const char *data, size_t len, an_err *e)
 {
     char path[4096], tmp[4096];
     int n1 = snprintf(path, sizeof path, "%s/%s", dir, name);
@@ -254,7 +254,8 @@ static int write_whole(const char *dir, const char *name, const char *data, size
     if (n1 < 0 || n2 < 0 || (size_t)n1 >= sizeof path || (size_t)n2 >= sizeof tmp)
         return an_err_set(e, AN_EINVAL, "-o", "the folder name is too long");
     int fd = mkstemp(tmp);
-    if (fd < 0) return an_err_set(e, AN_EIO, dir, "cannot create a file there: %s", strerror(errno));
+    if (fd < 0)
+        return an_err_set(e, AN_EIO, dir, "cannot create a file there: %s", strerror(errno));
     size_t off = 0;
     while (off < len) {
         ssize_t w = write(fd, data + off, len - off);
@@ -276,7 +277,8 @@ static int write_whole(const char *dir, const char *name, const char *data, size
     return 0;
 }
 
-static int cmd_report(cli *c, const char *name, const char *dir, const char *control)
+static int cmd_report(cli *c, const char *name, const char *dir, const char *control,
+                      const char *bias_attribute, const char *bias_lexicon)
 {
     an_project p = {0};
     int status = cli_project(c, name, &p);
@@ -292,7 +294,10 @@ static int cmd_report(cli *c, const char *name, const char *dir, const char *con
         rc = an_err_set(&e, AN_EINVAL, dir, "is not a folder; -o names the folder to write to");
     }
     json_t *r = NULL;
-    an_report_opts o = {.control = control};
+    an_report_opts o = {.control = control,
+                        .bias_attribute = bias_attribute,
+                        .bias_lexicon = bias_lexicon,
+                        .bias_lexicon_file = true};
     if (!rc) rc = an_report_build(c->store, &p, &o, &r, &e);
     if (!rc) {
         an_buf json = AN_BUF_INIT, html = AN_BUF_INIT;
@@ -324,6 +329,7 @@ int cmd_qc(cli *c, int argc, char **argv)
     const char *pos[3] = {0};
     int n_pos = 0;
     const char *set = NULL, *annotator = NULL, *out_dir = NULL, *control = NULL;
+    const char *bias_attribute = NULL, *bias_lexicon = NULL;
     an_qc_filter flt = {0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -339,6 +345,10 @@ int cmd_qc(cli *c, int argc, char **argv)
             out_dir = argv[++i];
         } else if (strcmp(a, "--control") == 0 && has_value) {
             control = argv[++i];
+        } else if (strcmp(a, "--bias-attribute") == 0 && has_value) {
+            bias_attribute = argv[++i];
+        } else if (strcmp(a, "--bias-lexicon") == 0 && has_value) {
+            bias_lexicon = argv[++i];
         } else if (strcmp(a, "--rule") == 0 && has_value) {
             flt.rule = argv[++i];
         } else if (strcmp(a, "--severity") == 0 && has_value) {
@@ -370,17 +380,23 @@ int cmd_qc(cli *c, int argc, char **argv)
     if (set && strcmp(what, "rules") != 0)
         return cli_usage(c, "qc", "--set belongs to `annot qc rules PROJECT --set FILE`");
     if (filters && strcmp(what, "findings") != 0)
-        return cli_usage(c, "qc", "--rule, --severity, --origin, --task and --annotator filter "
-                                  "`annot qc findings PROJECT`");
+        return cli_usage(c, "qc",
+                         "--rule, --severity, --origin, --task and --annotator filter "
+                         "`annot qc findings PROJECT`");
     if (flt.severity && strcmp(flt.severity, "error") != 0 && strcmp(flt.severity, "warning") != 0)
         return cli_usage(c, "qc", "--severity is error or warning");
     if (flt.origin && strcmp(flt.origin, "submit") != 0 && strcmp(flt.origin, "batch") != 0)
         return cli_usage(c, "qc", "--origin is submit or batch");
-    if ((out_dir || control) && strcmp(what, "report") != 0)
-        return cli_usage(c, "qc", "-o and --control belong to `annot qc report PROJECT -o DIR`");
+    if ((out_dir || control || bias_attribute || bias_lexicon) && strcmp(what, "report") != 0)
+        return cli_usage(c, "qc",
+                         "-o, --control and --bias-* belong to `annot qc report PROJECT "
+                         "-o DIR`");
+    if (bias_attribute && bias_lexicon)
+        return cli_usage(c, "qc", "give --bias-attribute or --bias-lexicon, not both");
     if (strcmp(what, "report") == 0 && !out_dir)
         return cli_usage(c, "qc", "give the folder to write to: annot qc report PROJECT -o DIR");
-    if (strcmp(what, "report") == 0) return cmd_report(c, pos[1], out_dir, control);
+    if (strcmp(what, "report") == 0)
+        return cmd_report(c, pos[1], out_dir, control, bias_attribute, bias_lexicon);
     if (strcmp(what, "rules") == 0) return cmd_rules(c, pos[1], set);
     if (strcmp(what, "findings") == 0) return cmd_findings(c, pos[1], &flt, annotator);
     return cmd_run(c, pos[0]);

@@ -11,6 +11,7 @@
 #ifndef AN_COMPLY_BIAS_H
 #define AN_COMPLY_BIAS_H
 
+#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -92,5 +93,11 @@ struct an_config;
 int an_bias_project(an_store *s, const an_project *p, const struct an_config *cfg,
                     const an_bias_opts *o, an_bias_result *out, an_err *err);
 void an_bias_result_free(an_bias_result *r);
+
+/* The result as JSON (what `annot bias --json` prints and the QC report embeds): groups_from
+ * (the attribute's path or "lexicon"), tasks, tasks_grouped, tasks_mixed, groups [{group,
+ * labels, counts {label: n}}], parity {label: d}, max_parity, test {statistic, dof, p,
+ * cramers_v, n} or null, annotators [{name, id, labels, tested, flagged, own, peers}]. */
+json_t *an_bias_result_json(an_store *s, const an_bias_result *r, const char *groups_from);
 
 #endif

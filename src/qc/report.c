@@ -9,6 +9,7 @@
 
 #include "base/clock.h"
 #include "base/json.h"
+#include "comply/bias.h"
 #include "model/config.h"
 #include "qc/consensus.h"
 #include "qc/gold.h"
@@ -791,6 +792,34 @@ static bool classifies(const an_control *c)
     return c->tag == AN_TAG_CHOICES && !c->multiple && c->n_labels > 0;
 }
 
+/* The bias section: the check's result, or {"error": why} when the check cannot run on this
+ * project (no single-choice control, no groups …): the rest of the report stands. */
+static json_t *bias_report(an_store *s, const an_project *p, const an_config *cfg,
+                           const an_report_opts *o)
+{
+    an_err e;
+    an_err_clear(&e);
+    an_lexicon *lex = NULL;
+    if (!o->bias_attribute) {
+        lex = an_lexicon_builtin(o->bias_lexicon);
+        if (!lex && !o->bias_lexicon_file)
+            return json_pack("{s:s}", "error", "unknown lexicon; the built-in one is \"gender\"");
+        if (!lex && an_lexicon_read(o->bias_lexicon, &lex, &e) < 0)
+            return json_pack("{s:s}", "error", e.msg);
+    }
+    an_bias_opts bo = {.control = o->control, .attribute = o->bias_attribute, .lexicon = lex};
+    an_bias_result r;
+    json_t *j;
+    if (an_bias_project(s, p, cfg, &bo, &r, &e) < 0) {
+        j = json_pack("{s:s,s:s}", "error", e.msg, "where", e.where);
+    } else {
+        j = an_bias_result_json(s, &r, o->bias_attribute ? o->bias_attribute : "lexicon");
+        an_bias_result_free(&r);
+    }
+    an_lexicon_free(lex);
+    return j;
+}
+
 int an_report_build(an_store *s, const an_project *p, const an_report_opts *opts, json_t **out,
                     an_err *err)
 {
@@ -879,12 +908,17 @@ int an_report_build(an_store *s, const an_project *p, const an_report_opts *opts
     json_t *trends =
         json_pack("{s:o,s:o}", "control", st.tc ? json_string(st.tc->c->name) : json_null(), "days",
                   days_json(&st.ds));
+    json_t *bias = opts->bias_attribute || opts->bias_lexicon ? bias_report(s, p, cfg, opts) : NULL;
     *out = json_pack("{s:i,s:{s:I,s:s},s:s,s:o,s:o,s:O,s:O,s:o,s:o}", "version", 1, "project", "id",
                      (json_int_t)p->id, "name", p->name ? p->name : "", "generated_at", now,
                      "summary", summary, "annotators", annotators, "controls", controls,
                      "agreement", agreement, "errors", errors, "trends", trends);
     annotators = NULL;
     if (!*out) rc = an_err_set(err, AN_EINTERNAL, "report", "cannot build the report document");
+    if (*out && bias)
+        json_object_set_new(*out, "bias", bias);
+    else
+        json_decref(bias);
 
 done:
     json_decref(annotators);

@@ -16,6 +16,7 @@
 #define AN_QC_REPORT_H
 
 #include <jansson.h>
+#include <stdbool.h>
 
 #include "base/buf.h"
 #include "base/err.h"
@@ -27,6 +28,12 @@ typedef struct an_report_opts {
     const char *control;
     /* Time of the report ("generated_at"); NULL: now. Tests pin it. */
     const char *now;
+    /* A bias check (src/comply/bias.h) to include as "bias": groups from a task attribute
+     * ("meta.gender") or a lexicon (a built-in name such as "gender", or with
+     * bias_lexicon_file a lexicon file's path: the CLI only). NULL: none. */
+    const char *bias_attribute;
+    const char *bias_lexicon;
+    bool bias_lexicon_file;
 } an_report_opts;
 
 /* Gathers the report of project p (id, name and config are used) into *out (a new JSON

@@ -800,6 +800,82 @@ static void trends_section(an_buf *b, const json_t *r)
     free(v);
 }
 
+/* The bias check (docs/qc.md, "Bias checks"): label shares per group, parity, the test, and
+ * annotators whose labels depend on the group more than their peers' do. */
+static void bias_section(an_buf *b, const json_t *bias)
+{
+    an_buf_adds(b, "<section id=\"bias\"><h2>Bias check</h2>");
+    if (str(bias, "error")[0]) {
+        an_buf_adds(b, "<p class=\"muted\">The check could not run: ");
+        esc(b, str(bias, "error"));
+        an_buf_adds(b, "</p></section>");
+        return;
+    }
+    an_buf_adds(b, "<p>Groups from ");
+    esc(b, str(bias, "groups_from"));
+    an_buf_addf(b, ": %lld of %lld tasks have a group (%lld with several, left out).</p>",
+                inum(bias, "tasks_grouped"), inum(bias, "tasks"), inum(bias, "tasks_mixed"));
+    const json_t *groups = arr(bias, "groups"), *parity = json_object_get(bias, "parity");
+    if (json_array_size(groups) && json_is_object(parity)) {
+        an_buf_adds(b, "<table><thead><tr><th>Group</th><th>Labels</th>");
+        const char *label;
+        const json_t *v;
+        json_object_foreach((json_t *)parity, label, v) tag_text(b, "th", label);
+        an_buf_adds(b, "</tr></thead><tbody>");
+        size_t i;
+        const json_t *g;
+        json_array_foreach(groups, i, g)
+        {
+            an_buf_adds(b, "<tr>");
+            td_text(b, str(g, "group"));
+            long long total = inum(g, "labels");
+            td_int(b, total);
+            const json_t *counts = json_object_get(g, "counts");
+            json_object_foreach((json_t *)parity, label, v)
+                td_pct(b, total ? (double)inum(counts, label) / (double)total : NAN);
+            an_buf_adds(b, "</tr>");
+        }
+        an_buf_adds(b, "<tr><th>Parity difference</th><td></td>");
+        json_object_foreach((json_t *)parity, label, v) td_pct(b, json_number_value(v));
+        an_buf_adds(b, "</tr></tbody></table>");
+    }
+    const json_t *t = json_object_get(bias, "test");
+    if (json_is_object(t))
+        an_buf_addf(b,
+                    "<p>Pearson's chi-square %.3f, %lld degrees of freedom, p = %.3g; "
+                    "Cram\xc3\xa9r's V %.3f (n = %lld).</p>",
+                    numd(t, "statistic"), inum(t, "dof"), numd(t, "p"), numd(t, "cramers_v"),
+                    inum(t, "n"));
+    else
+        an_buf_adds(b, "<p class=\"muted\">The test is undefined (fewer than two groups or "
+                       "labels).</p>");
+    const json_t *anns = arr(bias, "annotators");
+    if (json_array_size(anns)) {
+        an_buf_adds(b, "<table>");
+        static const char *const h[] = {"Annotator", "Labels", "Own V", "p", "Peers' V", "Flagged"};
+        th_row(b, h, 6);
+        size_t i;
+        const json_t *a;
+        json_array_foreach(anns, i, a)
+        {
+            const json_t *own = json_object_get(a, "own"), *peers = json_object_get(a, "peers");
+            an_buf_adds(b, "<tr>");
+            td_text(b, str(a, "name"));
+            td_int(b, inum(a, "labels"));
+            td_num(b, json_is_object(own) ? numd(own, "cramers_v") : NAN, 3);
+            td_num(b, json_is_object(own) ? numd(own, "p") : NAN, 3);
+            td_num(b, json_is_object(peers) ? numd(peers, "cramers_v") : NAN, 3);
+            td_text(b, json_is_true(json_object_get(a, "flagged"))
+                           ? "yes: depends on the group more than peers"
+                       : json_is_true(json_object_get(a, "tested")) ? "no"
+                                                                    : "not tested");
+            an_buf_adds(b, "</tr>");
+        }
+        an_buf_adds(b, "</tbody></table>");
+    }
+    an_buf_adds(b, "</section>");
+}
+
 void an_report_html(const json_t *r, an_buf *b)
 {
     const json_t *p = json_object_get(r, "project");
@@ -830,5 +906,7 @@ void an_report_html(const json_t *r, an_buf *b)
     agreement_section(b, r);
     errors_section(b, r);
     trends_section(b, r);
+    const json_t *bias = json_object_get(r, "bias");
+    if (json_is_object(bias)) bias_section(b, bias);
     an_buf_adds(b, "</body></html>\n");
 }

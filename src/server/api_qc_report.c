@@ -24,7 +24,14 @@ static json_t *build(an_http_req *req, an_http_resp *resp, void *app)
     an_project p;
     if (!id || api_project_for(req, resp, s, id, AN_ACT_REVIEW, &p)) return NULL;
     const char *control = an_http_query(req, "control");
-    an_report_opts o = {.control = control && *control ? control : NULL};
+    /* A bias section on request: an attribute path, or a built-in lexicon by name (never a
+     * file: a path from a web request must not read the server's files). */
+    const char *attr = an_http_query(req, "bias_attribute"),
+               *lexicon = an_http_query(req, "bias_lexicon");
+    an_report_opts o = {.control = control && *control ? control : NULL,
+                        .bias_attribute = attr && *attr ? attr : NULL,
+                        .bias_lexicon = lexicon && *lexicon ? lexicon : NULL,
+                        .bias_lexicon_file = false};
     an_err e;
     an_err_clear(&e);
     json_t *r = NULL;

@@ -55,6 +55,16 @@ $ANNOT bias fair --attribute meta.gender --json >f.json || fail "fair bias faile
 json_get f.json '[a["name"] for a in j["annotators"] if a["flagged"]]' | grep -qx "\[\]" ||
     fail "unbiased data flagged: $(cat f.json)"
 
+# The QC report carries the same check as a section of its own.
+$ANNOT qc report biased -o rep --bias-attribute meta.gender >/dev/null || fail "qc report with bias"
+json_get rep/report.json '[a["name"] for a in j["bias"]["annotators"] if a["flagged"]], j["bias"]["test"]["dof"]' |
+    grep -qx "\['bob'\] 1" || fail "report bias: $(json_get rep/report.json 'j.get("bias")')"
+grep -q '<section id="bias"><h2>Bias check</h2>' rep/report.html || fail "no bias section in report.html"
+grep -q "yes: depends on the group more than peers" rep/report.html || fail "flag not in report.html"
+# a lexicon the API could be given is only a built-in name, never a file the server reads
+$ANNOT qc report biased -o rep2 --bias-lexicon gender >/dev/null || fail "qc report with lexicon"
+json_get rep2/report.json 'j["bias"]["tasks_grouped"]' | grep -qx 400 || fail "report lexicon"
+
 # Text output names the flagged annotator; bad usage is a clear error.
 $ANNOT bias biased --attribute meta.gender | grep -q "bob .*FLAGGED" || fail "text output"
 expect_status 1 $ANNOT bias biased
