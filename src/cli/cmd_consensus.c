@@ -10,19 +10,24 @@
 #include "base/json.h"
 #include "cli/cli.h"
 #include "model/config.h"
+#include "qc/box_consensus.h"
 #include "qc/consensus.h"
 #include "qc/gold.h"
 #include "qc/reliability_csv.h"
 
 static const char usage[] =
     "usage: annot consensus PROJECT [--control NAME] --method majority|dawid-skene [options]\n"
+    "       annot consensus PROJECT [--control NAME] --method boxes [--iou T] [--json]\n"
     "       annot consensus --csv FILE --method majority|dawid-skene [options]\n\n"
     "Consensus label per item and each annotator's accuracy. PROJECT: the answers to a\n"
     "single-choice Choices control (the first one, or --control NAME), one per annotator and\n"
     "task (the latest); annotations marked ground truth are gold, not votes, and give each\n"
     "annotator's gold accuracy. FILE: reliability data as for `annot agreement` (a header of\n"
     "coder names, one row per item, empty cell = missing).\n\n"
-    "  --method M        majority (ties are listed, no label) or dawid-skene (EM)\n"
+    "  --method M        majority (ties are listed, no label) or dawid-skene (EM); boxes:\n"
+    "                    a RectangleLabels control's boxes clustered across annotators by\n"
+    "                    IoU >= T (--iou, 0.5) and merged, weighted by each annotator's\n"
+    "                    reliability (their F1 against a first, unweighted consensus)\n"
     "  --tie-break lowest  on a tie choose the lowest category (the tie is still listed)\n"
     "  --tol T           DS: stop when no item's log-likelihood changes by T (1e-6)\n"
     "  --max-iter N      DS: at most N iterations (100)\n"
@@ -117,8 +122,9 @@ static void print_json(const view *v, const an_cons_result *r)
         an_buf_addc(&b, '}');
         if (b.len > (1u << 16)) flush(&b);
     }
-    an_buf_addf(&b, "],\"ties\":%zu,\"iterations\":%d,\"converged\":%s,\"log_likelihood\":",
-                r->n_ties, r->iterations, r->converged ? "true" : "false");
+    an_buf_addf(&b,
+                "],\"ties\":%zu,\"iterations\":%d,\"converged\":%s,\"log_likelihood\":", r->n_ties,
+                r->iterations, r->converged ? "true" : "false");
     put_num(&b, r->log_likelihood);
     if (v->gold) an_buf_addf(&b, ",\"gold_tasks\":%zu", v->gold_tasks);
     an_buf_adds(&b, "}\n");
@@ -211,10 +217,103 @@ static const an_control *pick_control(const an_config *cfg, const char *name, an
     return NULL;
 }
 
+/* --method boxes: consensus boxes of a RectangleLabels control (qc/box_consensus.h). */
+static int consensus_boxes(cli *c, const char *project, const char *control, const char *iou_s)
+{
+    an_bc_opts o = {.iou = 0.5};
+    if (iou_s) {
+        char *end;
+        o.iou = strtod(iou_s, &end);
+        if (*end || end == iou_s || !(o.iou > 0 && o.iou <= 1))
+            return cli_usage(c, "consensus", "--iou is a number above 0, at most 1");
+    }
+    an_store *s = cli_store(c);
+    if (!s) return 2;
+    an_project p = {0};
+    int status = cli_project(c, project, &p);
+    if (status) return status;
+    an_err e;
+    an_err_clear(&e);
+    an_config *cfg = NULL;
+    const an_control *ctl = NULL;
+    an_bc_result r = {0};
+    if (an_config_parse(p.config, strlen(p.config), &cfg, &e) < 0) goto fail;
+    if (control) {
+        ctl = an_config_control(cfg, control);
+        if (!ctl) {
+            an_err_set(&e, AN_EINVAL, "--control", "the project has no control named \"%s\"",
+                       control);
+            goto fail;
+        }
+    } else if (!(ctl = an_config_first_control(cfg, AN_TAG_RECTANGLELABELS))) {
+        an_err_set(&e, AN_EINVAL, "config",
+                   "the labeling config has no RectangleLabels control; --method boxes needs one");
+        goto fail;
+    }
+    if (an_box_consensus(s, p.id, ctl, &o, &r, &e) < 0) goto fail;
+    json_t *anns = json_array(), *tasks = json_array();
+    size_t total = 0;
+    for (size_t i = 0; i < r.n_annotators; i++) {
+        const an_bc_annotator *a = &r.annotators[i];
+        an_user u;
+        char name[64];
+        if (an_store_user_by_id(s, a->user_id, &u, &e) == 0) {
+            snprintf(name, sizeof name, "%s", u.name);
+            an_user_clear(&u);
+        } else {
+            snprintf(name, sizeof name, "user %lld", (long long)a->user_id);
+        }
+        json_array_append_new(anns, json_pack("{s:s,s:I,s:I,s:I,s:f}", "name", name, "id",
+                                              (json_int_t)a->user_id, "boxes", (json_int_t)a->boxes,
+                                              "matched", (json_int_t)a->matched, "reliability",
+                                              a->reliability));
+        if (!c->json)
+            printf("%-20s %6zu boxes, %6zu matched the first consensus: reliability %.3f\n", name,
+                   a->boxes, a->matched, a->reliability);
+    }
+    for (size_t i = 0; i < r.n_tasks; i++) {
+        const an_bc_task *t = &r.tasks[i];
+        json_t *boxes = json_array();
+        for (size_t k = 0; k < t->n_boxes; k++) {
+            const an_cons_merged *m = &t->boxes[k];
+            json_array_append_new(
+                boxes,
+                json_pack("{s:f,s:f,s:f,s:f,s:f,s:o,s:I,s:f}", "x", m->rect.x, "y", m->rect.y,
+                          "width", m->rect.w, "height", m->rect.h, "rotation", m->rect.rotation,
+                          "label", m->label >= 0 ? json_string(ctl->labels[m->label]) : json_null(),
+                          "support", (json_int_t)m->support, "mean_iou", m->mean_iou));
+        }
+        total += t->n_boxes;
+        json_array_append_new(tasks,
+                              json_pack("{s:I,s:I,s:o}", "task", (json_int_t)t->task_id,
+                                        "annotators", (json_int_t)t->annotators, "boxes", boxes));
+    }
+    if (c->json) {
+        cli_print_json(json_pack("{s:s,s:s,s:f,s:o,s:o}", "method", "boxes", "control", ctl->name,
+                                 "iou", o.iou, "annotators", anns, "tasks", tasks));
+    } else {
+        printf("%zu tasks with boxes, %zu consensus boxes (IoU >= %.2f, quorum: half the "
+               "task's annotators)\n",
+               r.n_tasks, total, o.iou);
+        json_decref(anns);
+        json_decref(tasks);
+    }
+    an_bc_result_free(&r);
+    an_config_free(cfg);
+    an_project_clear(&p);
+    return 0;
+fail:
+    status = cli_fail(c, &e);
+    an_bc_result_free(&r);
+    an_config_free(cfg);
+    an_project_clear(&p);
+    return status;
+}
+
 int cmd_consensus(cli *c, int argc, char **argv)
 {
     const char *csv = NULL, *project = NULL, *control = NULL, *method_s = NULL;
-    const char *tol_s = NULL, *iter_s = NULL, *smooth_s = NULL, *tie_s = NULL;
+    const char *tol_s = NULL, *iter_s = NULL, *smooth_s = NULL, *tie_s = NULL, *iou_s = NULL;
     bool timing = false;
     for (int i = 1; i < argc; i++) {
         bool missing = false;
@@ -240,6 +339,8 @@ int cmd_consensus(cli *c, int argc, char **argv)
             smooth_s = v;
         } else if ((v = cli_opt_value(argc, argv, &i, "--tie-break", &missing))) {
             tie_s = v;
+        } else if ((v = cli_opt_value(argc, argv, &i, "--iou", &missing))) {
+            iou_s = v;
         } else if (missing) {
             return cli_usage(c, "consensus", "%s needs a value", argv[i]);
         } else if (argv[i][0] != '-' && !project) {
@@ -248,10 +349,14 @@ int cmd_consensus(cli *c, int argc, char **argv)
             return cli_usage(c, "consensus", "unexpected argument %s", argv[i]);
         }
     }
-    if (!csv == !project)
-        return cli_usage(c, "consensus", "give either a PROJECT or --csv FILE");
+    if (!csv == !project) return cli_usage(c, "consensus", "give either a PROJECT or --csv FILE");
     if (csv && control) return cli_usage(c, "consensus", "--control applies to a project");
     if (!method_s) return cli_usage(c, "consensus", "choose a --method");
+    if (strcmp(method_s, "boxes") == 0) {
+        if (csv) return cli_usage(c, "consensus", "--method boxes reads a project's rectangles");
+        return consensus_boxes(c, project, control, iou_s);
+    }
+    if (iou_s) return cli_usage(c, "consensus", "--iou goes with --method boxes");
     int method = an_cons_method_parse(method_s);
     if (method < 0)
         return cli_usage(c, "consensus", "unknown method \"%s\"; use majority or dawid-skene",
@@ -342,8 +447,8 @@ int cmd_consensus(cli *c, int argc, char **argv)
     }
     double t2 = now();
     if (timing)
-        fprintf(stderr, "consensus: read %.3f s, compute %.3f s (%zu items, %zu labels)\n",
-                t1 - t0, t2 - t1, d.items, d.labels);
+        fprintf(stderr, "consensus: read %.3f s, compute %.3f s (%zu items, %zu labels)\n", t1 - t0,
+                t2 - t1, d.items, d.labels);
     if (c->json)
         print_json(&v, &r);
     else
