@@ -122,7 +122,9 @@ async function renderProject(id) {
       h('tbody', {}, rows)) : h('p', { class: 'muted', text: t('no_tasks') }),
     stats);
   // For managers: models and backends from GET /api/projects/{id}/predictions/models.
-  if (canReview) renderPreannotate(preanno, id).catch(() => preanno.replaceChildren());
+  // Pre-annotation is for the project's managers (a reviewer would be refused with 403).
+  const canManage = me && (me.role === 'admin' || me.role === 'manager');
+  if (canManage) renderPreannotate(preanno, id).catch(() => preanno.replaceChildren());
   // Filled in after the page is up, from GET /api/projects/{id}/stats.
   renderStats(stats, id).catch((e) => {
     stats.replaceChildren(h('p', { class: 'form-error', text: t('error_general', { msg: e.message }) }));
