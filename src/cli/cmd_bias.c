@@ -32,20 +32,6 @@ static bool parse_num(const char *s, double lo, double hi, double *out)
     return true;
 }
 
-static char *user_name(an_store *s, int64_t id)
-{
-    an_user u;
-    an_err e;
-    if (an_store_user_by_id(s, id, &u, &e) == 0) {
-        char *n = an_xstrdup(u.name);
-        an_user_clear(&u);
-        return n;
-    }
-    char buf[32];
-    snprintf(buf, sizeof buf, "user %lld", (long long)id);
-    return an_xstrdup(buf);
-}
-
 static void print_text(an_store *s, const an_bias_result *r)
 {
     printf("tasks: %lld, with a group: %lld, with several groups (left out): %lld\n",
@@ -76,7 +62,7 @@ static void print_text(an_store *s, const an_bias_result *r)
     printf("\nper annotator:\n");
     for (size_t a = 0; a < r->n_annotators; a++) {
         const an_bias_annotator *ba = &r->annotators[a];
-        char *name = user_name(s, ba->user_id);
+        char *name = an_store_user_label(s, ba->user_id);
         if (!ba->tested)
             printf("  %-20.20s %6lld labels  not tested\n", name, (long long)ba->labels);
         else

@@ -255,14 +255,7 @@ static int consensus_boxes(cli *c, const char *project, const char *control, con
     size_t total = 0;
     for (size_t i = 0; i < r.n_annotators; i++) {
         const an_bc_annotator *a = &r.annotators[i];
-        an_user u;
-        char name[64];
-        if (an_store_user_by_id(s, a->user_id, &u, &e) == 0) {
-            snprintf(name, sizeof name, "%s", u.name);
-            an_user_clear(&u);
-        } else {
-            snprintf(name, sizeof name, "user %lld", (long long)a->user_id);
-        }
+        char *name = an_store_user_label(s, a->user_id);
         json_array_append_new(anns, json_pack("{s:s,s:I,s:I,s:I,s:f}", "name", name, "id",
                                               (json_int_t)a->user_id, "boxes", (json_int_t)a->boxes,
                                               "matched", (json_int_t)a->matched, "reliability",
@@ -270,6 +263,7 @@ static int consensus_boxes(cli *c, const char *project, const char *control, con
         if (!c->json)
             printf("%-20s %6zu boxes, %6zu matched the first consensus: reliability %.3f\n", name,
                    a->boxes, a->matched, a->reliability);
+        free(name);
     }
     for (size_t i = 0; i < r.n_tasks; i++) {
         const an_bc_task *t = &r.tasks[i];
@@ -422,15 +416,7 @@ int cmd_consensus(cli *c, int argc, char **argv)
         v.annotators = ct.annotators;
         v.ann_names = an_xcalloc(ct.annotators ? ct.annotators : 1, sizeof *v.ann_names);
         for (size_t a = 0; a < ct.annotators; a++) {
-            an_user u;
-            if (an_store_user_by_id(s, ct.annotator_ids[a], &u, &e) == 0) {
-                v.ann_names[a] = an_xstrdup(u.name);
-                an_user_clear(&u);
-            } else {
-                char name[32];
-                snprintf(name, sizeof name, "user %lld", (long long)ct.annotator_ids[a]);
-                v.ann_names[a] = an_xstrdup(name);
-            }
+            v.ann_names[a] = an_store_user_label(s, ct.annotator_ids[a]);
         }
         v.classes = (const char *const *)ctl->labels;
         v.item_ids = ct.task_ids;

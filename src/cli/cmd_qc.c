@@ -167,15 +167,7 @@ static const char *annotator_name(list_ctx *l, int64_t id)
     if (!id) return "-";
     for (size_t i = 0; i < l->n_names; i++)
         if (l->name_ids[i] == id) return l->names[i];
-    an_user u = {0};
-    an_err e;
-    char *name = an_store_user_by_id(l->c->store, id, &u, &e) == 0 ? an_xstrdup(u.name) : NULL;
-    an_user_clear(&u);
-    if (!name) {
-        char buf[32];
-        snprintf(buf, sizeof buf, "user %lld", (long long)id);
-        name = an_xstrdup(buf);
-    }
+    char *name = an_store_user_label(l->c->store, id);
     if (l->n_names == 64) {
         free(l->names[63]);
         l->n_names--;

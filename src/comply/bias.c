@@ -494,20 +494,6 @@ static json_t *chi2_json(const an_chi2 *t)
                      "cramers_v", t->cramers_v, "n", (json_int_t)t->n);
 }
 
-static char *user_name(an_store *s, int64_t id)
-{
-    an_user u;
-    an_err e;
-    if (an_store_user_by_id(s, id, &u, &e) == 0) {
-        char *n = an_xstrdup(u.name);
-        an_user_clear(&u);
-        return n;
-    }
-    char buf[32];
-    snprintf(buf, sizeof buf, "user %lld", (long long)id);
-    return an_xstrdup(buf);
-}
-
 json_t *an_bias_result_json(an_store *s, const an_bias_result *r, const char *groups_from)
 {
     json_t *group_list = json_array();
@@ -528,7 +514,7 @@ json_t *an_bias_result_json(an_store *s, const an_bias_result *r, const char *gr
     json_t *anns = json_array();
     for (size_t a = 0; a < r->n_annotators; a++) {
         const an_bias_annotator *ba = &r->annotators[a];
-        char *name = user_name(s, ba->user_id);
+        char *name = an_store_user_label(s, ba->user_id);
         json_t *j = json_pack("{s:s,s:I,s:I,s:b,s:b}", "name", name, "id", (json_int_t)ba->user_id,
                               "labels", (json_int_t)ba->labels, "tested", ba->tested, "flagged",
                               ba->flagged);

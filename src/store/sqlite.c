@@ -2042,6 +2042,21 @@ int an_store_user_by_id(an_store *s, int64_t id, an_user *out, an_err *err)
     return 0;
 }
 
+char *an_store_user_label(an_store *s, int64_t id)
+{
+    an_user u;
+    an_err e;
+    if (an_store_user_by_id(s, id, &u, &e) == 0) {
+        char *name = an_xstrdup(u.name);
+        an_user_clear(&u);
+        return name;
+    }
+    an_user_clear(&u);
+    char buf[32];
+    snprintf(buf, sizeof buf, "user %lld", (long long)id);
+    return an_xstrdup(buf);
+}
+
 /* ---- API tokens ----------------------------------------------------------------------------- */
 
 int an_store_token_add(an_store *s, int64_t user_id, const uint8_t hash[AN_SECRET_HASH_BYTES],

@@ -319,6 +319,9 @@ int an_store_user_auth(an_store *s, const char *name, an_user *out, char **passw
                        an_err *err);
 /* Finds a user by id (active or not). AN_ENOTFOUND when absent. */
 int an_store_user_by_id(an_store *s, int64_t id, an_user *out, an_err *err);
+/* A malloc'd name to show for user id in reports and listings: the user's name, or
+ * "user ID" when there is no such user (a placeholder of an import, a deleted one). */
+char *an_store_user_label(an_store *s, int64_t id);
 
 /* ---- API tokens ------------------------------------------------------------------------- */
 
