@@ -77,6 +77,7 @@ int cmd_import(cli *c, int argc, char **argv)
                               (json_int_t)r.annotations, "predictions", (json_int_t)r.predictions,
                               "seconds", r.seconds, "records_per_second", rate);
         json_object_set_new(j, "rejects", r.rejects_path[0] ? json_string(r.rejects_path) : json_null());
+        json_object_set_new(j, "licence_flagged", json_integer(r.licence_flagged));
         cli_print_json(j);
     } else {
         printf("imported %lld tasks (%lld annotations, %lld predictions); %lld duplicates "
@@ -84,6 +85,10 @@ int cmd_import(cli *c, int argc, char **argv)
                (long long)r.added, (long long)r.annotations, (long long)r.predictions,
                (long long)r.duplicates, (long long)r.rejected, r.seconds, rate);
         if (r.rejects_path[0]) printf("rejected records are listed in %s\n", r.rejects_path);
+        if (r.licence_flagged)
+            printf("%lld imported tasks have a licence the project's policy does not allow "
+                   "(flagged; see `annot provenance`)\n",
+                   (long long)r.licence_flagged);
     }
     /* Rejected records are bad input: say so in the exit status, after importing the rest. */
     return r.rejected ? 1 : 0;

@@ -11,6 +11,7 @@
 
 #include "base/buf.h"
 #include "base/clock.h"
+#include "comply/ledger.h"
 #include "formats/format.h"
 #include "model/config.h"
 
@@ -110,6 +111,11 @@ int an_export(an_store *s, const an_project *p, const an_export_opts *opts,
             rc = an_err_set(err, AN_EIO, opts->out_path, "cannot write the export: %s",
                             strerror(errno));
     }
+    /* The ledger entry and the signed manifest, before the export appears under its name. */
+    char *manifest = NULL;
+    if (rc == 0)
+        rc = an_ledger_seal_export(s, p, fmt->name, opts->out_path ? tmp.p : NULL, opts->out_path,
+                                   fmt->export_to_dir, report->tasks, &manifest, err);
     if (opts->out_path) {
         if (rc == 0 && rename(tmp.p, opts->out_path) != 0)
             rc = an_err_set(err, AN_EIO, opts->out_path, "cannot move the export into place: %s",
@@ -119,8 +125,10 @@ int an_export(an_store *s, const an_project *p, const an_export_opts *opts,
                 remove_tree(tmp.p);
             else
                 unlink(tmp.p);
+            if (manifest && !fmt->export_to_dir) unlink(manifest);
         }
     }
+    free(manifest);
     report->seconds = an_monotonic() - t0;
     an_buf_free(&ctx.scratch);
     an_buf_free(&tmp);

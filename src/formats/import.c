@@ -21,6 +21,8 @@
 #include "base/json.h"
 #include "base/progress.h"
 #include "base/queue.h"
+#include "comply/ledger.h"
+#include "comply/provenance.h"
 #include "formats/format.h"
 #include "model/config.h"
 #include "model/validate.h"
@@ -45,6 +47,7 @@ typedef struct prep_ann {
     int64_t annotator;
     double lead_time;
     bool ground_truth, cancelled;
+    uint8_t hash[AN_HASH_BYTES]; /* of the result text, for the ledger's import entry */
 } prep_ann;
 
 typedef struct prep_pred {
@@ -56,6 +59,9 @@ typedef struct prep_rec {
     uint8_t hash[AN_HASH_BYTES];
     size_t where, data, data_len, meta, created, updated;
     size_t ann, n_ann, pred, n_pred; /* ranges in the chunk's arrays */
+    size_t prov_source, prov_licence, prov_auth; /* provenance fields, NONE when absent */
+    bool has_prov;
+    bool flagged; /* the licence policy flagged it */
 } prep_rec;
 
 typedef struct chunk {
@@ -146,8 +152,8 @@ static int64_t annotator_of(const json_t *ann)
     return json_is_integer(cb) && json_integer_value(cb) > 0 ? json_integer_value(cb) : 0;
 }
 
-/* Appends a validated record to chunk c. */
-static void chunk_add(chunk *c, const an_record *rec)
+/* Appends a validated record to chunk c, with its provenance (may be NULL). */
+static void chunk_add(chunk *c, const an_record *rec, const an_provenance *prov, bool flagged)
 {
     an_buf *a = &c->arena;
     c->recs = grow(c->recs, &c->cap_recs, c->n_recs + 1, sizeof *c->recs);
@@ -161,6 +167,11 @@ static void chunk_add(chunk *c, const an_record *rec)
     p->meta = rec->meta && json_object_size(rec->meta) ? arena_json(a, rec->meta) : NONE;
     p->created = arena_str(a, rec->created_at);
     p->updated = arena_str(a, rec->updated_at);
+    p->has_prov = prov != NULL || flagged;
+    p->flagged = flagged;
+    p->prov_source = arena_str(a, prov ? prov->source : NULL);
+    p->prov_licence = arena_str(a, prov ? prov->licence : NULL);
+    p->prov_auth = arena_str(a, prov ? prov->authorisation : NULL);
 
     p->ann = c->n_anns;
     p->n_ann = rec->annotations ? json_array_size(rec->annotations) : 0;
@@ -171,6 +182,7 @@ static void chunk_add(chunk *c, const an_record *rec)
         const json_t *result = json_object_get(j, "result");
         prep_ann *pa = &c->anns[c->n_anns++];
         pa->result = arena_json(a, result);
+        an_hash(a->p + pa->result, strlen(a->p + pa->result), pa->hash);
         pa->created = arena_str(a, an_json_str(j, "created_at"));
         pa->updated = arena_str(a, an_json_str(j, "updated_at"));
         pa->annotator = annotator_of(j);
@@ -205,7 +217,7 @@ static void chunk_add(chunk *c, const an_record *rec)
 
 /* Counters of the writer's open transaction: they reach the report only when it commits. */
 typedef struct pending {
-    int64_t added, duplicates, annotations, predictions, tasks;
+    int64_t added, duplicates, annotations, predictions, tasks, flagged;
 } pending;
 
 typedef struct import_run {
@@ -215,6 +227,7 @@ typedef struct import_run {
     const an_import_opts *o;
     an_import_report *r;
     size_t batch_size;
+    const an_licence_policy *policy; /* NULL: none */
 
     an_queue q;
     atomic_int failed; /* set by the writer when the store fails */
@@ -225,6 +238,10 @@ typedef struct import_run {
     pending pend;
     int64_t known_users[64]; /* annotator ids already ensured */
     size_t n_known_users;
+    /* What the ledger's entry for the open transaction covers: (task id, content hash) and
+     * (annotation id, result hash) in id order, and the task id range. */
+    an_ledger_digest task_digest, ann_digest;
+    int64_t first_task, last_task;
 
     /* reader side */
     int64_t file_rejects; /* bad records in the current file */
@@ -243,7 +260,32 @@ static int begin(import_run *run, an_err *err)
     if (rc < 0) return rc;
     run->in_txn = true;
     memset(&run->pend, 0, sizeof run->pend);
+    an_ledger_digest_init(&run->task_digest);
+    an_ledger_digest_init(&run->ann_digest);
+    run->first_task = run->last_task = 0;
     return 0;
+}
+
+/* The ledger entry of the open transaction: one per commit, whatever its size. */
+static int ledger_entry(import_run *run, an_err *err)
+{
+    uint8_t td[AN_LEDGER_HASH_BYTES], ad[AN_LEDGER_HASH_BYTES];
+    char th[2 * AN_LEDGER_HASH_BYTES + 1], ah[2 * AN_LEDGER_HASH_BYTES + 1];
+    an_ledger_digest_final(&run->task_digest, td);
+    an_ledger_digest_final(&run->ann_digest, ad);
+    an_ledger_hex(td, sizeof td, th);
+    an_ledger_hex(ad, sizeof ad, ah);
+    json_t *body = json_pack("{s:I,s:I,s:I,s:I,s:s,s:I,s:s,s:I}", "batch",
+                             (json_int_t)run->r->batch_id, "tasks", (json_int_t)run->pend.added,
+                             "first_task", (json_int_t)run->first_task, "last_task",
+                             (json_int_t)run->last_task, "task_digest", th, "annotations",
+                             (json_int_t)run->pend.annotations, "annotation_digest", ah,
+                             "predictions", (json_int_t)run->pend.predictions);
+    if (run->pend.flagged)
+        json_object_set_new(body, "licence_flagged", json_integer(run->pend.flagged));
+    int rc = an_ledger_append(run->s, "import", run->p->id, body, NULL, 0, err);
+    json_decref(body);
+    return rc;
 }
 
 static void rollback(import_run *run)
@@ -258,6 +300,7 @@ static int commit(import_run *run, an_err *err)
     if (!run->in_txn) return 0;
     int rc = an_store_batch_add(run->s, run->r->batch_id, run->pend.added, run->pend.duplicates,
                                 0, err);
+    if (rc == 0 && run->pend.added) rc = ledger_entry(run, err);
     if (rc == 0) rc = an_store_commit(run->s, err);
     if (rc < 0) {
         rollback(run);
@@ -268,6 +311,7 @@ static int commit(import_run *run, an_err *err)
     run->r->duplicates += run->pend.duplicates;
     run->r->annotations += run->pend.annotations;
     run->r->predictions += run->pend.predictions;
+    run->r->licence_flagged += run->pend.flagged;
     return 0;
 }
 
@@ -302,6 +346,17 @@ static int write_rec(import_run *run, const chunk *c, const prep_rec *p, an_err 
         return 0;
     }
     run->pend.added++;
+    an_ledger_digest_add(&run->task_digest, task_id, p->hash);
+    if (!run->first_task) run->first_task = task_id;
+    run->last_task = task_id;
+    if (p->has_prov) {
+        an_provenance prov = {.source = at(c, p->prov_source),
+                              .licence = at(c, p->prov_licence),
+                              .authorisation = at(c, p->prov_auth),
+                              .detail = p->flagged ? "{\"policy\":\"flagged\"}" : NULL};
+        if ((rc = an_store_provenance_set(run->s, task_id, &prov, err)) < 0) return rc;
+        if (p->flagged) run->pend.flagged++;
+    }
 
     an_label_ref labels[MAX_LABELS_PER_RESULT];
     for (size_t i = p->ann; i < p->ann + p->n_ann; i++) {
@@ -324,6 +379,7 @@ static int write_rec(import_run *run, const chunk *c, const prep_rec *p, an_err 
                                .n_labels = pa->n_labels};
         int64_t id;
         if ((rc = an_store_annotation_insert(run->s, &in, &id, err)) < 0) return rc;
+        an_ledger_digest_add(&run->ann_digest, id, pa->hash);
         run->pend.annotations++;
     }
     for (size_t i = p->pred; i < p->pred + p->n_pred; i++) {
@@ -483,10 +539,32 @@ static int on_record(void *ud, const an_record *rec, an_err *err)
     if (check_results(run, rec, prefix, sizeof prefix, &verr) < 0)
         return reject_invalid(run, rec->where, prefix, &verr);
 
+    an_provenance prov;
+    bool has_prov = an_provenance_of_record(rec->data, rec->meta, &prov);
+    bool flagged = false;
+    if (run->policy && !an_licence_allowed(run->policy, prov.licence)) {
+        if (an_licence_policy_action(run->policy) == AN_LICENCE_REFUSE) {
+            char allowed[256];
+            an_licence_policy_describe(run->policy, allowed, sizeof allowed);
+            if (prov.licence)
+                an_err_set(&verr, AN_EINVAL, "licence",
+                           "licence \"%s\" is not allowed by the project's licence policy "
+                           "(allowed: %s)",
+                           prov.licence, allowed);
+            else
+                an_err_set(&verr, AN_EINVAL, "licence",
+                           "no licence given (a \"licence\" field in data or meta); the "
+                           "project's licence policy allows only: %s",
+                           allowed);
+            return reject_invalid(run, rec->where, "", &verr);
+        }
+        flagged = true;
+    }
+
     /* In strict mode a file with a bad record adds nothing: keep reading to report every
      * bad record, but send nothing more to the writer. */
     if (run->o->strict && run->file_rejects) return 0;
-    chunk_add(run->cur, rec);
+    chunk_add(run->cur, rec, has_prov ? &prov : NULL, flagged);
     if (run->cur->n_recs >= CHUNK_RECORDS || run->cur->arena.len >= CHUNK_BYTES) send(run);
     return 0;
 }
@@ -565,18 +643,26 @@ int an_import(an_store *s, const an_project *p, const char *const *paths, size_t
               const an_import_opts *opts, an_import_report *report, an_err *err)
 {
     memset(report, 0, sizeof *report);
-    an_config *cfg = NULL;
-    int rc = an_config_parse(p->config, strlen(p->config), &cfg, err);
+    an_licence_policy *policy = NULL;
+    int rc = an_licence_policy_parse(p->settings, &policy, err);
     if (rc < 0) return rc;
+    an_config *cfg = NULL;
+    rc = an_config_parse(p->config, strlen(p->config), &cfg, err);
+    if (rc < 0) {
+        an_licence_policy_free(policy);
+        return rc;
+    }
     double t0 = an_monotonic();
     rc = create_batch(s, p, paths, n_paths, opts->format, &report->batch_id, err);
     if (rc < 0) {
+        an_licence_policy_free(policy);
         an_config_free(cfg);
         return rc;
     }
 
     import_run run = {.s = s, .p = p, .cfg = cfg, .o = opts, .r = report,
-                      .batch_size = opts->batch_size ? opts->batch_size : DEFAULT_BATCH};
+                      .batch_size = opts->batch_size ? opts->batch_size : DEFAULT_BATCH,
+                      .policy = policy};
     atomic_init(&run.failed, 0);
     an_err_clear(&run.werr);
     an_queue_init(&run.q, QUEUE_CHUNKS, QUEUE_BYTES);
@@ -584,6 +670,7 @@ int an_import(an_store *s, const an_project *p, const char *const *paths, size_t
     pthread_t writer;
     if (pthread_create(&writer, NULL, writer_main, &run) != 0) {
         an_queue_destroy(&run.q);
+        an_licence_policy_free(policy);
         an_config_free(cfg);
         return an_err_set(err, AN_EINTERNAL, "", "cannot start the import's writer thread");
     }
@@ -606,12 +693,24 @@ int an_import(an_store *s, const an_project *p, const char *const *paths, size_t
         rc = an_err_set(err, AN_EIO, report->rejects_path,
                         "cannot create the rejects file %s; give a writable path with --rejects",
                         report->rejects_path);
-    if (report->rejected && rc == 0 && an_store_begin(s, err) == 0) {
-        /* The batch record's rejected count, in a transaction of its own. */
-        rc = an_store_end(s, an_store_batch_add(s, report->batch_id, 0, 0, report->rejected, err),
-                          err);
+    if (rc == 0 && (rc = an_store_begin(s, err)) == 0) {
+        /* The batch record's rejected count and the audit entry, in a transaction of their
+         * own. */
+        if (report->rejected)
+            rc = an_store_batch_add(s, report->batch_id, 0, 0, report->rejected, err);
+        if (rc == 0) {
+            char detail[256];
+            snprintf(detail, sizeof detail,
+                     "{\"batch\":%lld,\"added\":%lld,\"duplicates\":%lld,\"rejected\":%lld,"
+                     "\"licence_flagged\":%lld}",
+                     (long long)report->batch_id, (long long)report->added, (long long)report->duplicates,
+                     (long long)report->rejected, (long long)report->licence_flagged);
+            rc = an_store_audit(s, 0, "import", "project", p->id, detail, err);
+        }
+        rc = an_store_end(s, rc, err);
     }
     report->seconds = an_monotonic() - t0;
+    an_licence_policy_free(policy);
     an_config_free(cfg);
     return rc;
 }

@@ -38,6 +38,7 @@ typedef struct an_import_report {
     int64_t annotations, predictions;
     double seconds;
     char rejects_path[PATH_MAX]; /* empty when nothing was rejected */
+    int64_t licence_flagged; /* imported tasks the project's licence policy flagged */
 } an_import_report;
 
 /* Imports paths into project p. Returns 0 when the import ran (even with rejects; see the

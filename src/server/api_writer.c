@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "comply/ledger.h"
 #include "server/api.h"
 
 enum { MAX_BATCH = 1024 };
@@ -28,15 +29,19 @@ struct api_writer {
 
 /* Runs one write inside the open transaction, in a savepoint of its own. Returns false when
  * the transaction itself is lost (the savepoint could not be undone). */
-static bool run_one(an_store *s, api_write *w)
+static bool run_one(an_store *s, api_write *w, an_ledger_group *g)
 {
     an_err_clear(&w->err);
     w->rc = an_store_mark(s, &w->err);
     if (w->rc) return false;
+    size_t noted = an_ledger_group_mark(g);
     w->rc = w->fn(s, w->ctx, &w->err);
     an_err e;
     an_err_clear(&e);
-    if (w->rc != 0) return an_store_mark_undo(s, &e) == 0;
+    if (w->rc != 0) {
+        an_ledger_group_undo(g, noted); /* the write's ledger notes go with it */
+        return an_store_mark_undo(s, &e) == 0;
+    }
     if (an_store_mark_release(s, &e) == 0) return true;
     w->rc = -AN_EIO;
     w->err = e;
@@ -60,9 +65,13 @@ static void run_batch(an_store *s, api_write *batch)
     if (rc == 0) {
         for (api_write *w = batch; w; w = w->next)
             memcpy(w->at, an_store_tx_time(s), sizeof w->at);
+        /* The batch's annotations go into the provenance ledger as one signed entry (per
+         * project), appended after the writes and committed with them. */
+        an_ledger_group *g = an_ledger_group_open(s);
         for (api_write *w = batch; w; w = w->next) {
-            if (!run_one(s, w)) {
+            if (!run_one(s, w, g)) {
                 /* The transaction is in an unknown state: nothing of it may be kept. */
+                an_ledger_group_discard(g);
                 an_store_rollback(s);
                 an_err_set(&e, AN_EIO, "workspace",
                            "a write of the same batch failed and took the transaction with it; "
@@ -74,7 +83,11 @@ static void run_batch(an_store *s, api_write *batch)
                 goto resume;
             }
         }
-        rc = an_store_commit(s, &e);
+        rc = an_ledger_group_close(g, &e);
+        if (rc == 0)
+            rc = an_store_commit(s, &e);
+        else
+            an_store_rollback(s);
     }
     if (rc) fail_all(batch, &e, rc);
 resume:

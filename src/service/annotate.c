@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "base/json.h"
+#include "comply/ledger.h"
 #include "model/validate.h"
 #include "store/qc.h"
 
@@ -96,6 +97,9 @@ int an_annotation_write(an_store *s, const an_prepared_annotation *p, int64_t *i
     }
     if (rc == 0)
         rc = an_store_audit(s, p->user_id, "annotation.create", "annotation", *id_out, NULL, err);
+    if (rc == 0)
+        rc = an_ledger_note_annotation(s, "create", p->in.project_id, *id_out, p->in.task_id,
+                                       p->text, err);
     return rc;
 }
 
@@ -146,6 +150,9 @@ int an_annotation_change(an_store *s, const an_config *cfg, const an_task *t,
         if (rc == 0)
             rc = an_qc_store_findings(s, t, old->id, old->annotator_id, &qc.warnings,
                                       AN_QC_ORIGIN_SUBMIT, err);
+        if (rc == 0)
+            rc = an_ledger_note_annotation(s, "update", old->project_id, old->id, old->task_id,
+                                           text, err);
         rc = finish(s, rc, user_id, "annotation.update", "annotation", old->id, err);
     }
     an_qc_verdict_clear(&qc);
@@ -158,8 +165,13 @@ int an_annotation_remove(an_store *s, int64_t id, int64_t user_id, an_err *err)
 {
     int rc = an_store_begin(s, err);
     if (rc < 0) return rc;
-    /* The entry first, so that it still finds the annotation's project. */
+    /* The entries first, so that they still find the annotation. */
     rc = an_store_audit(s, user_id, "annotation.delete", "annotation", id, NULL, err);
+    an_annotation old = {0};
+    if (rc == 0 && (rc = an_store_annotation_get(s, id, &old, err)) == 0)
+        rc = an_ledger_note_annotation(s, "delete", old.project_id, id, old.task_id, old.result,
+                                       err);
+    an_annotation_clear(&old);
     if (rc == 0) rc = an_store_annotation_delete(s, id, err);
     return an_store_end(s, rc, err);
 }
