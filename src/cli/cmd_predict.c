@@ -19,8 +19,14 @@ static const char usage[] =
     "predictions (model_version = the version, score = the model's probability). Tasks the\n"
     "version already predicted are skipped, so running it again after an interruption\n"
     "finishes the job without predicting any task twice.\n\n"
-    "  --model NAME      textcls or fewshot\n"
-    "  --version V       a stored version such as textcls-2 (default: the latest)\n"
+    "  --model NAME      textcls or fewshot (trained with `annot train`), or a model that\n"
+    "                    needs no training: ocr, asr (docs/preanno.md)\n"
+    "  --version V       a stored version such as textcls-2 (default: the latest); for a\n"
+    "                    model that needs no training, the predictions' model_version\n"
+    "                    (default: the model's name)\n"
+    "  --option K=V      an option of a model that needs no training, e.g. lang=chi_sim or\n"
+    "                    media_root=DIR (repeatable; V is read as JSON when it parses as JSON,\n"
+    "                    else as a string)\n"
     "  --workers N       worker threads predicting in parallel (default 2)\n"
     "  --only-unlabeled  skip tasks that have a non-cancelled annotation\n"
     "  --min-score X     store only predictions scoring at least X (0..1)\n"
@@ -140,9 +146,27 @@ static int backend_opts(cli *c, const char *backend, const an_project *p, an_pre
     return rc;
 }
 
+/* Adds "KEY=VALUE" to *opts (made on first use): VALUE as JSON when it parses as JSON (a
+ * number, true, an array), else as a string. -1 when there is no '=' or no key. */
+static int add_option(json_t **opts, const char *kv)
+{
+    const char *eq = strchr(kv, '=');
+    if (!eq || eq == kv) return -1;
+    if (!*opts) *opts = json_object();
+    json_t *v = json_loads(eq + 1, JSON_DECODE_ANY, NULL);
+    if (!v) v = json_string(eq + 1);
+    if (!v) return -1; /* not UTF-8 */
+    char *key = an_xstrndup(kv, (size_t)(eq - kv));
+    json_object_set_new(*opts, key, v);
+    free(key);
+    return 0;
+}
+
 int cmd_predict(cli *c, int argc, char **argv)
 {
     const char *project = NULL, *model = NULL, *version = NULL, *backend = NULL;
+    const char *options[64];
+    size_t n_options = 0;
     an_predict_opts o = {.workers = 2, .progress = true, .on_failure = print_failure};
     for (int i = 1; i < argc; i++) {
         const char *v;
@@ -160,6 +184,12 @@ int cmd_predict(cli *c, int argc, char **argv)
             version = v;
         } else if ((v = opt_value(argc, argv, &i, "--backend", &missing))) {
             backend = v;
+        } else if ((v = opt_value(argc, argv, &i, "--option", &missing))) {
+            if (!strchr(v, '=') || v[0] == '=')
+                return cli_usage(c, "predict", "--option takes KEY=VALUE");
+            if (n_options == sizeof options / sizeof options[0])
+                return cli_usage(c, "predict", "at most %zu --option", n_options);
+            options[n_options++] = v;
         } else if ((v = opt_value(argc, argv, &i, "--workers", &missing))) {
             char *end;
             errno = 0;
@@ -185,17 +215,38 @@ int cmd_predict(cli *c, int argc, char **argv)
             return cli_usage(c, "predict", "unexpected argument %s", argv[i]);
         }
     }
+    const an_predictor_ops *untrained = NULL;
+    if (model && an_predictor_find(model) && !an_predictor_find(model)->train)
+        untrained = an_predictor_find(model);
+    if (n_options && !untrained)
+        return cli_usage(c, "predict", "--option is for models that need no training (ocr, asr)");
     if (!project) return cli_usage(c, "predict", "name the project");
     if (backend && model)
         return cli_usage(c, "predict", "give --model or --backend, not both");
     if (!model && !backend) return cli_usage(c, "predict", "choose a model with --model NAME");
+    json_t *model_opts = NULL;
+    for (size_t k = 0; k < n_options; k++)
+        if (add_option(&model_opts, options[k]) != 0) {
+            json_decref(model_opts);
+            return cli_usage(c, "predict", "--option %s is not UTF-8", options[k]);
+        }
+    if (untrained) {
+        /* A model that needs no training is not in the store: the runner opens it over the
+         * whole config with the options, under the version given or its name. */
+        o.ops = untrained;
+        o.open_opts = model_opts;
+        o.model_version = version ? version : untrained->name;
+    }
     o.model = model;
     o.version = version;
     o.location = c->db;
     if (c->json) o.on_failure = NULL;
     an_project p;
     int st = cli_project(c, project, &p);
-    if (st) return st;
+    if (st) {
+        json_decref(model_opts);
+        return st;
+    }
     an_predict_summary s;
     memset(&s, 0, sizeof s);
     an_err e;
@@ -205,6 +256,7 @@ int cmd_predict(cli *c, int argc, char **argv)
     int rc = backend ? backend_opts(c, backend, &p, &o, &open_opts, bversion, &e) : 0;
     if (!rc) rc = an_predict_run(c->store, &p, &o, &s, &e);
     json_decref(open_opts);
+    json_decref(model_opts);
     an_project_clear(&p);
     if (rc) {
         if (s.model_version[0] && (s.predicted || s.skipped_existing))
