@@ -9,6 +9,7 @@
 #include "base/hash.h"
 #include "base/json.h"
 #include "base/utf8.h"
+#include "comply/ledger.h"
 #include "model/config.h"
 #include "model/validate.h"
 
@@ -383,6 +384,19 @@ int an_redact_project(an_store *rd, an_store *wr, const an_project *src, const c
     }
 out:
     if (it) an_task_iter_close(it);
+    /* The redacted copy enters the provenance ledger with what it came from, in the same
+     * transaction as the copy. */
+    if (began && rc >= 0) {
+        json_t *body = json_pack("{s:I,s:s,s:I,s:I,s:I,s:I,s:I,s:I}", "source_project",
+                                 (json_int_t)src->id, "source_name", src->name ? src->name : "",
+                                 "tasks", (json_int_t)rep->tasks, "added", (json_int_t)rep->added,
+                                 "annotations", (json_int_t)rep->annotations, "predictions",
+                                 (json_int_t)rep->predictions, "values_redacted",
+                                 (json_int_t)rep->redacted, "regions_dropped",
+                                 (json_int_t)rep->regions_dropped);
+        rc = an_ledger_append(wr, "redaction", rep->project_id, body, NULL, 0, err);
+        json_decref(body);
+    }
     if (began) rc = an_store_end(wr, rc < 0 ? rc : 0, err);
     for (size_t i = 0; i < tm.cap; i++) an_redact_map_free(&tm.f[i].map);
     free(tm.f);

@@ -12,6 +12,7 @@
 #include "base/buf.h"
 #include "base/clock.h"
 #include "comply/ledger.h"
+#include "comply/pii_policy.h"
 #include "formats/format.h"
 #include "model/config.h"
 
@@ -41,8 +42,11 @@ int an_export(an_store *s, const an_project *p, const an_export_opts *opts,
                           "format \"%s\" writes a folder; give its path with -o PATH",
                           fmt->name);
 
+    /* A project whose policy refuses to let PII out is checked before anything is written. */
+    int rc = an_pii_export_check(s, p, err);
+    if (rc < 0) return rc;
     an_config *cfg = NULL;
-    int rc = an_config_parse(p->config, strlen(p->config), &cfg, err);
+    rc = an_config_parse(p->config, strlen(p->config), &cfg, err);
     if (rc < 0) return rc;
 
     /* Write under a temporary name beside the target, then rename: readers never see a

@@ -128,7 +128,16 @@ print(json.dumps([{"data": {"text": text}, "annotations": [{"result": res}],
 PY
 $ANNOT project create src --config ner.xml >/dev/null
 $ANNOT import src tasks.json >/dev/null
+# A project whose policy refuses PII cannot be exported until it is redacted.
+$ANNOT project create guarded --config ner.xml --settings '{"pii_policy": "refuse"}' >/dev/null
+$ANNOT import guarded tasks.json >/dev/null
+expect_status 1 $ANNOT export guarded --format ls-json -o guarded.json
+grep -q "task" "$T/err" || fail "refusal names no task: $(cat "$T/err")"
+[ ! -e guarded.json ] || fail "a refused export left a file"
 $ANNOT redact --project src --to src-redacted --policy all=replace,EMAIL=pseudonym --json >rep.json
+[ "$(sqlite3 "$ANNOT_DB" "SELECT count(*) FROM ledger WHERE kind = 'redaction'")" = 1 ] ||
+    fail "no redaction entry in the ledger"
+$ANNOT ledger verify >/dev/null || fail "the ledger does not verify after a redaction"
 [ "$(json_get rep.json 'j["tasks"], j["annotations"], j["predictions"]')" = "2 2 1" ] ||
     fail "redact report: $(cat rep.json)"
 $ANNOT pii scan --project src-redacted --json --min-score 0.5 >proj_left.jsonl 2>/dev/null
