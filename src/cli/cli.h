@@ -61,6 +61,8 @@ int cmd_audit(cli *c, int argc, char **argv);
 int cmd_provenance(cli *c, int argc, char **argv);
 int cmd_train(cli *c, int argc, char **argv);
 int cmd_predict(cli *c, int argc, char **argv);
+int cmd_redact_images(cli *c, int argc, char **argv);
+int cmd_redact_image(cli *c, int argc, char **argv);
 int cmd_backend(cli *c, int argc, char **argv);
 int cmd_pii(cli *c, int argc, char **argv);
 int cmd_redact(cli *c, int argc, char **argv);

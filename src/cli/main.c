@@ -34,6 +34,8 @@ static const struct command {
     {"provenance", cmd_provenance, "licences of a project's tasks and its licence policy"},
     {"train", cmd_train, "train a pre-annotation model on accepted annotations"},
     {"predict", cmd_predict, "pre-annotate a project's tasks with a trained model"},
+    {"redact-images", cmd_redact_images, "blur faces and plates in metadata-free image copies"},
+    {"redact-image", cmd_redact_image, "blur faces and plates in one image, drop its metadata"},
     {"backend", cmd_backend, "Label Studio ML backends: add, list, remove, serve a model"},
     {"pii", cmd_pii, "find personal information in files and projects"},
     {"redact", cmd_redact, "mask, replace, pseudonymise or drop personal information"},

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/json.h"
+#include "preanno/detect.h"
 #include "preanno/media_models.h"
 #include "preanno/textmodel.h"
 
@@ -15,6 +16,8 @@ static const an_predictor_ops *const registry[] = {
     &an_fewshot_ops,
     &an_ocr_ops,
     &an_asr_ops,
+    &an_face_ops,
+    &an_plate_ops,
 };
 
 const an_predictor_ops *an_predictor_find(const char *name)
