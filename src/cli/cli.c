@@ -64,6 +64,19 @@ bool cli_is_help(const char *arg)
     return strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0;
 }
 
+int cli_audit(an_store *s, int rc, const char *action, const char *object, int64_t object_id,
+              an_err *e)
+{
+    if (rc) return rc;
+    const char *who = getenv("USER");
+    json_t *d = json_pack("{s:s,s:s}", "via", "cli", "os_user", who && *who ? who : "unknown");
+    char *detail = json_dumps(d, JSON_COMPACT);
+    json_decref(d);
+    rc = an_store_audit(s, 0, action, object, object_id, detail, e);
+    free(detail);
+    return rc;
+}
+
 const char *cli_opt_value(int argc, char **argv, int *i, const char *opt, bool *missing)
 {
     size_t n = strlen(opt);

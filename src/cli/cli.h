@@ -37,6 +37,12 @@ bool cli_is_help(const char *arg);
  * "--opt=VALUE"; NULL when argv[*i] is not opt, or (with *missing set) when no value follows. */
 const char *cli_opt_value(int argc, char **argv, int *i, const char *opt, bool *missing);
 
+/* Records a change made from the command line in the audit log, inside the open write
+ * transaction: actor none (the CLI holds the database itself), detail {"via": "cli",
+ * "os_user": $USER}. Returns rc unchanged when rc is not 0 (nothing to record). */
+int cli_audit(an_store *s, int rc, const char *action, const char *object, int64_t object_id,
+              an_err *e);
+
 /* Finds a project by name or id, printing the error when absent. 0 ok, else exit status. */
 int cli_project(cli *c, const char *name_or_id, an_project *out);
 

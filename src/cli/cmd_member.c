@@ -54,9 +54,13 @@ int cmd_member(cli *c, int argc, char **argv)
     } else {
         an_user u = {0};
         rc = an_store_user_get(c->store, args[1], &u, &e);
-        if (rc == 0)
+        if (rc == 0 && (rc = an_store_begin(c->store, &e)) == 0) {
             rc = sub[0] == 'a' ? an_store_member_add(c->store, p.id, u.id, &e)
                                : an_store_member_remove(c->store, p.id, u.id, &e);
+            rc = cli_audit(c->store, rc, sub[0] == 'a' ? "member.add" : "member.remove",
+                           "project", p.id, &e);
+            rc = an_store_end(c->store, rc, &e);
+        }
         an_user_clear(&u);
     }
     an_project_clear(&p);

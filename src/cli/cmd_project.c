@@ -84,7 +84,10 @@ static int create(cli *c, int argc, char **argv)
         an_buf_free(&xml);
         return 2;
     }
-    if (rc == 0) rc = an_store_project_create(s, name, xml.p, settings, &id, &e);
+    if (rc == 0 && (rc = an_store_begin(s, &e)) == 0) {
+        rc = an_store_project_create(s, name, xml.p, settings, &id, &e);
+        rc = an_store_end(s, cli_audit(s, rc, "project.create", "project", id, &e), &e);
+    }
     an_buf_free(&xml);
     if (rc < 0) return cli_fail(c, &e);
     if (c->json) {

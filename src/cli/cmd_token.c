@@ -43,7 +43,10 @@ int cmd_token(cli *c, int argc, char **argv)
     an_err_clear(&e);
     char token[AN_TOKEN_TEXT_BYTES];
     int rc = an_store_user_get(s, argv[optind], &u, &e);
-    if (rc == 0) rc = an_token_create(s, u.id, label, token, NULL, &e);
+    if (rc == 0 && (rc = an_store_begin(s, &e)) == 0) {
+        rc = an_token_create(s, u.id, label, token, NULL, &e);
+        rc = an_store_end(s, cli_audit(s, rc, "token.create", "user", u.id, &e), &e);
+    }
     an_user_clear(&u);
     if (rc < 0) return cli_fail(c, &e);
     if (c->json)

@@ -46,8 +46,13 @@ static int add(cli *c, int argc, char **argv)
     if (!s) return 2;
     an_err e;
     an_err_clear(&e);
-    int64_t id;
-    if (an_store_user_add(s, argv[optind], (an_role)r, &id, &e) < 0) return cli_fail(c, &e);
+    int64_t id = 0;
+    int rc = an_store_begin(s, &e);
+    if (rc == 0) {
+        rc = an_store_user_add(s, argv[optind], (an_role)r, &id, &e);
+        rc = an_store_end(s, cli_audit(s, rc, "user.create", "user", id, &e), &e);
+    }
+    if (rc < 0) return cli_fail(c, &e);
     if (c->json)
         printf("{\"id\":%lld}\n", (long long)id);
     else
@@ -120,7 +125,10 @@ static int passwd(cli *c, int argc, char **argv)
     int rc = an_store_user_get(s, argv[1], &u, &e);
     if (rc == 0 && !read_password(pw, sizeof pw))
         rc = an_err_set(&e, AN_EINVAL, "stdin", "no password given on standard input");
-    if (rc == 0) rc = an_password_set(s, u.id, pw, &e);
+    if (rc == 0 && (rc = an_store_begin(s, &e)) == 0) {
+        rc = an_password_set(s, u.id, pw, &e);
+        rc = an_store_end(s, cli_audit(s, rc, "user.password", "user", u.id, &e), &e);
+    }
     sodium_memzero(pw, sizeof pw);
     an_user_clear(&u);
     return rc < 0 ? cli_fail(c, &e) : 0;
