@@ -239,7 +239,11 @@ static int asr_one(asr_state *s, const an_pred_task *t, an_pred_out *o)
     /* The whole file in one call with full_utt: cepstral mean normalisation then uses the
      * mean of the whole utterance rather than a running estimate that starts from the
      * model's prior, which matters for short clips. */
-    rc = ps_start_utt(s->ps);
+    /* Each file is its own stream: PocketSphinx keeps the noise level (and the frame count
+     * that word times start from) across the utterances of a stream, which would make a
+     * file's transcript depend on the files decoded before it. */
+    rc = ps_start_stream(s->ps);
+    if (!rc) rc = ps_start_utt(s->ps);
     if (!rc && ps_process_raw(s->ps, pcm, n16, FALSE, TRUE) < 0) rc = -1;
     if (ps_end_utt(s->ps) < 0) rc = -1;
     free(pcm);
@@ -262,11 +266,13 @@ static int asr_one(asr_state *s, const an_pred_task *t, an_pred_out *o)
         double p = logmath_exp(lmath, ps_seg_prob(seg, &ascr, &lscr, &lback));
         if (!(p >= 0)) p = 0;
         if (p > 1) p = 1;
+        /* Times in the file, without the padding; a word hypothesised inside the padding
+         * (noise taken for a short word) is no word of the file. */
         double start = (double)sf / s->frate - PAD_SECONDS;
         double end = (double)(ef + 1) / s->frate - PAD_SECONDS;
         if (start < 0) start = 0;
         if (end > duration) end = duration;
-        if (start > end) start = end;
+        if (!(end > start)) continue;
         if (transcript.len) an_buf_addc(&transcript, ' ');
         an_buf_add(&transcript, w, wl);
         sum += p;
