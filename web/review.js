@@ -2,7 +2,9 @@
 // state of their latest review (GET /api/projects/ID/annotations?status=), one of them shown
 // with its task as submitted (read-only), and accept or reject with a comment
 // (POST /api/annotations/AID/reviews), with the QC findings about it (qc.js). For reviewers,
-// managers and admins.
+// managers and admins. When the project's annotated tasks have caption–image alignment scores
+// (score_versions: predictions "similarity:A:B"), the list can be ordered by them, lowest
+// first (?order=score:VERSION), so the worst-aligned pairs are reviewed first.
 import { api, ApiError } from './api.js';
 import { h } from './dom.js';
 import { t, lang } from './i18n.js';
@@ -52,10 +54,12 @@ export function whoName(names, id) {
 export async function renderReview(root, { projectId, annotationId, me, go, cleanup }) {
   const status = sessionStorage.getItem('annot.review.status') || 'unreviewed';
   const pageNo = Number(sessionStorage.getItem('annot.review.page') || '1') || 1;
+  const order = sessionStorage.getItem('annot.review.order') || '';
   const project = await api('GET', `/api/projects/${projectId}`);
   let data;
   try {
-    data = await api('GET', `/api/projects/${projectId}/annotations?status=${status}&page=${pageNo}&page_size=${PAGE_SIZE}`);
+    const orderParam = order ? `&order=${encodeURIComponent(order)}` : '';
+    data = await api('GET', `/api/projects/${projectId}/annotations?status=${status}&page=${pageNo}&page_size=${PAGE_SIZE}${orderParam}`);
   } catch (e) {
     if (e instanceof ApiError && e.status === 404 && /no such path/.test(e.message)) {
       root.replaceChildren(h('h2', { text: t('review_title', { title: project.title }) }),
@@ -73,6 +77,21 @@ export async function renderReview(root, { projectId, annotationId, me, go, clea
     go(`#/projects/${projectId}/review`, true);
   } } }, STATUSES.map((st) => h('option', { value: st, text: st === 'all' ? '—' : t(`status_${st}`) })));
   filter.value = status;
+  // Order: shown only when there are alignment scores to order by.
+  const versions = (data && Array.isArray(data.score_versions)) ? data.score_versions : [];
+  let orderBar = null;
+  if (versions.length) {
+    const orderSel = h('select', { id: 'review-order', on: { change: () => {
+      sessionStorage.setItem('annot.review.order', orderSel.value);
+      sessionStorage.setItem('annot.review.page', '1');
+      go(`#/projects/${projectId}/review`, true);
+    } } }, [h('option', { value: '', text: t('order_submitted') }),
+      h('option', { value: '-id', text: t('order_newest') }),
+      ...versions.map((v) => h('option', { value: `score:${v}`,
+        text: versions.length > 1 ? t('order_alignment_of', { version: v.replace(/^similarity:/, '') }) : t('order_alignment') }))]);
+    orderSel.value = [...orderSel.options].some((o) => o.value === order) ? order : '';
+    orderBar = [h('label', { for: 'review-order', text: t('review_order') }), orderSel];
+  }
   const pages = Math.max(1, Math.ceil(total / PAGE_SIZE));
   const turn = (d) => {
     sessionStorage.setItem('annot.review.page', String(pageNo + d));
@@ -80,13 +99,14 @@ export async function renderReview(root, { projectId, annotationId, me, go, clea
   };
   const rows = list.map((a) => h('tr', { class: String(a.id) === String(annotationId) && 'current', dataset: { id: a.id } },
     h('td', { class: 'num' }, h('a', { href: `#/projects/${projectId}/review/${a.id}`, class: 'review-link', text: a.id })),
-    h('td', { class: 'num', text: a.task }),
+    h('td', { class: 'num', text: a.task, title: typeof a.score === 'number' ? t('alignment_score', { score: a.score.toFixed(3) }) : null }),
     h('td', { text: whoName(names, a.completed_by) }),
     h('td', { text: fmtDate(a.created_at) }),
     h('td', { class: `status-${stateOf(a)}`, text: t(`status_${stateOf(a)}`) }),
     h('td', { class: 'num', text: a.review_count ?? '' })));
   const listEl = h('section', { class: 'review-list-wrap' },
-    h('div', { class: 'filter-bar' }, h('label', { for: 'review-status', text: t('review_status') }), filter),
+    h('div', { class: 'filter-bar' }, h('label', { for: 'review-status', text: t('review_status') }), filter,
+      ...(orderBar || [])),
     rows.length ? h('table', { class: 'grid review-list' },
       h('thead', {}, h('tr', {}, ['col_id', 'col_task', 'col_annotator', 'col_created', 'col_status', 'col_reviewed']
         .map((k) => h('th', { text: t(k) })))),

@@ -11,6 +11,7 @@
 #include "cli/cli.h"
 #include "preanno/backend_client.h"
 #include "server/ml_serve.h"
+#include "service/backend_events.h"
 #include "store/backends.h"
 
 static const char usage[] =
@@ -18,11 +19,15 @@ static const char usage[] =
     "                         [--concurrency N]\n"
     "       annot backend list PROJECT\n"
     "       annot backend remove ID\n"
+    "       annot backend train PROJECT [ID]\n"
     "       annot backend serve --model NAME [--project P] [--control NAME] [--version V]\n"
     "                           [--host H] [--port P]\n\n"
     "A Label Studio ML backend (label-studio-ml-backend: BERT, YOLO, SAM, …) pre-annotates a\n"
     "project: `annot predict PROJECT --backend ID` (or --backend URL without adding it) calls\n"
-    "its /predict. add checks /health and /setup first and records the model version.\n\n"
+    "its /predict. add checks /health and /setup first and records the model version.\n"
+    "`annot serve` sends the project's active backends a training event (/webhook, or /train\n"
+    "for older backends) whenever an annotation is created or updated; train sends one\n"
+    "START_TRAINING event now to the project's active backends (or to backend ID).\n\n"
     "  --timeout S       seconds per request (default 30)\n"
     "  --retries N       further attempts after a connection error, 5xx or 429 (default 2)\n"
     "  --batch N         tasks per request (default 16)\n"
@@ -167,6 +172,46 @@ static int backend_remove(cli *c, int argc, char **argv)
     return 0;
 }
 
+static void print_outcome(void *ud, const an_backend_event_outcome *o)
+{
+    cli *c = ud;
+    const char *path = o->result.path[0] ? o->result.path : "/webhook";
+    if (c->json) {
+        json_t *j = json_pack("{s:I,s:s,s:b,s:s}", "id", (json_int_t)o->backend->id, "url",
+                              o->backend->url, "sent", o->rc == 0, "path", path);
+        json_object_set_new(j, "status",
+                            o->result.status ? json_integer(o->result.status) : json_null());
+        json_object_set_new(j, "error", o->rc ? json_string(o->err.msg) : json_null());
+        cli_print_json(j);
+    } else if (o->rc == 0) {
+        printf("ML backend %lld: START_TRAINING sent to %s (answered %ld)\n",
+               (long long)o->backend->id, path, o->result.status);
+    } else {
+        fprintf(stderr, "annot backend: ML backend %lld (%s): %s\n", (long long)o->backend->id,
+                o->backend->url, o->err.msg);
+    }
+}
+
+static int backend_train(cli *c, int argc, char **argv)
+{
+    long id = 0;
+    if (argc < 2 || argc > 3)
+        return cli_usage(c, "backend", "give the project: annot backend train PROJECT [ID]");
+    if (argc == 3 && parse_int(c, "ID", argv[2], 1, 0x7fffffffL, &id)) return 1;
+    an_project p;
+    int st = cli_project(c, argv[1], &p);
+    if (st) return st;
+    an_err e;
+    an_err_clear(&e);
+    int sent = 0;
+    /* The CLI holds the database anyway: its backends may be on loopback (trusted). */
+    int rc = an_backend_events_send(c->store, p.id, id, "START_TRAINING", NULL, true,
+                                    print_outcome, c, &sent, &e);
+    an_project_clear(&p);
+    if (rc < 0) return cli_fail(c, &e);
+    return sent ? 0 : 1; /* no backend took it: each one's reason was printed */
+}
+
 static int backend_serve(cli *c, int argc, char **argv)
 {
     an_ml_serve_opts o = {.location = c->db, .host = "127.0.0.1", .port = 9090};
@@ -236,5 +281,7 @@ int cmd_backend(cli *c, int argc, char **argv)
     if (strcmp(sub, "list") == 0) return backend_list(c, argc - 1, argv + 1);
     if (strcmp(sub, "remove") == 0) return backend_remove(c, argc - 1, argv + 1);
     if (strcmp(sub, "serve") == 0) return backend_serve(c, argc - 1, argv + 1);
-    return cli_usage(c, "backend", "unknown subcommand %s (add, list, remove, serve)", sub);
+    if (strcmp(sub, "train") == 0) return backend_train(c, argc - 1, argv + 1);
+    return cli_usage(c, "backend", "unknown subcommand %s (add, list, remove, train, serve)",
+                     sub);
 }

@@ -253,6 +253,72 @@ int an_backend_setup(const an_backend_conf *conf, const an_backend_project *p,
     return rc;
 }
 
+/* Both bodies of a training event: /webhook's, and /train's for older backends. */
+static json_t *event_body(const char *action, const json_t *project, const json_t *payload,
+                          bool for_train)
+{
+    json_t *body = json_pack("{s:s,s:O}", "action", action, "project", (json_t *)project);
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)payload, k, v) {
+        if (strcmp(k, "action") != 0 && strcmp(k, "project") != 0) json_object_set(body, k, v);
+    }
+    if (!for_train) return body;
+    json_t *list = json_array();
+    const json_t *ann = json_object_get(payload, "annotation");
+    const json_t *task = json_object_get(payload, "task");
+    if (json_is_object(ann)) {
+        json_t *t = json_is_object(task) ? json_deep_copy(task) : json_object();
+        json_object_set_new(t, "annotations", json_pack("[O]", (json_t *)ann));
+        json_array_append_new(list, t);
+    }
+    json_object_set_new(body, "annotations", list);
+    const char *lc = an_json_str(project, "label_config");
+    json_object_set_new(body, "label_config", json_string(lc ? lc : ""));
+    json_object_set_new(body, "params", json_object());
+    return body;
+}
+
+/* POSTs body to path; *status is the answer's status (0: none). */
+static int post_event(const caller *c, const char *path, const json_t *body, long *status,
+                      an_err *err)
+{
+    char *text = an_json_text(body);
+    an_net_result r;
+    memset(&r, 0, sizeof r);
+    int rc = call(c, "POST", path, text, strlen(text), &r, err);
+    *status = r.status;
+    an_buf_free(&r.body);
+    free(text);
+    return rc;
+}
+
+int an_backend_event(const an_backend_conf *conf, const char *action, const json_t *project,
+                     const json_t *payload, an_backend_event_result *out, an_err *err)
+{
+    an_backend_event_result local;
+    if (!out) out = &local;
+    memset(out, 0, sizeof *out);
+    if (!action || !json_is_object(project))
+        return an_err_set(err, AN_EINVAL, "project", "a training event names its action and "
+                          "project");
+    caller c;
+    int rc = caller_from_conf(&c, conf, err);
+    if (rc < 0) return rc;
+    json_t *body = event_body(action, project, payload, false);
+    snprintf(out->path, sizeof out->path, "/webhook");
+    rc = post_event(&c, "/webhook", body, &out->status, err);
+    json_decref(body);
+    if (rc < 0 && out->status == 404) {
+        body = event_body(action, project, payload, true);
+        snprintf(out->path, sizeof out->path, "/train");
+        rc = post_event(&c, "/train", body, &out->status, err);
+        json_decref(body);
+    }
+    caller_free(&c);
+    return rc;
+}
+
 json_t *an_backend_open_opts(const an_backend_conf *conf, size_t batch_size,
                              const an_backend_project *p)
 {

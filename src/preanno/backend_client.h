@@ -9,7 +9,12 @@
  *                   "params": {"login", "password", "context"}}
  *                  → {"results": [{"result": […], "score": s, "model_version": v}, …]}
  *                    (older backends: a bare list of those), one per task, in task order
- *   POST /train, POST /webhook: training events (annot sends none yet; see docs/preanno.md).
+ *   POST /webhook  {"action": "ANNOTATION_CREATED" | "ANNOTATION_UPDATED" | "START_TRAINING",
+ *                   "project": {"id", "title", "label_config", …}, "annotation": {…},
+ *                   "task": {"id", "data", …}} → 2xx (the backend's fit runs on it)
+ *   POST /train    the same event for older backends (which answer 404 on /webhook), with
+ *                   "annotations": [the task with its "annotations": [the annotation]],
+ *                   "label_config" and "params" beside it, as label-studio-ml 1.x reads it
  *
  * The client is a predictor (predictor.h) named "backend" that the prediction runner
  * (run.h) drives like a built-in model: each worker's state sends its batch in requests of
@@ -76,6 +81,25 @@ int an_backend_setup(const an_backend_conf *conf, const an_backend_project *p,
  * request and project p (its strings are copied). */
 json_t *an_backend_open_opts(const an_backend_conf *conf, size_t batch_size,
                              const an_backend_project *p);
+
+/* How a training event was taken (an_backend_event). */
+typedef struct an_backend_event_result {
+    char path[12]; /* "/webhook", or "/train" when /webhook answered 404; "" when none */
+    long status;   /* the backend's last HTTP status; 0 when no answer arrived */
+} an_backend_event_result;
+
+/* Sends one training event (Label Studio's webhook shape) to the backend: POST /webhook with
+ * {"action": action, "project": project, <payload's members>}; when the backend answers 404
+ * there (label-studio-ml 1.x has no /webhook for these), POST /train with the same members
+ * and "annotations" (payload's task with "annotations": [payload's annotation]; [] without
+ * one), "label_config" (project's) and "params": {}. project is Label Studio's project object
+ * (at least "id" and "label_config"); payload (may be NULL) holds "annotation" and "task".
+ * Neither is taken. Retries as the other calls; the call blocks for up to the timeout (a
+ * backend may train before it answers). 0 when the backend answered 2xx; AN_EIO otherwise
+ * (AN_EINVAL, where "url", when the guard refuses it). out (may be NULL) says where and
+ * what was answered. */
+int an_backend_event(const an_backend_conf *conf, const char *action, const json_t *project,
+                     const json_t *payload, an_backend_event_result *out, an_err *err);
 
 /* The "backend" predictor (not in the by-name registry: it needs a URL, given through
  * an_backend_open_opts). Its open takes no stored model and accepts any control (NULL too):

@@ -236,6 +236,7 @@ int api_ml_create(an_http_req *req, an_http_resp *resp, void *appv)
         api_fail(resp, &e, 0);
         goto out;
     }
+    an_webhooks_changed(((an_app *)appv)->webhooks); /* training events start at once */
     an_backend_clear(&b);
     if (an_store_backend_get(s, id, &b, &e) < 0) {
         api_fail(resp, &e, 0);
@@ -289,6 +290,7 @@ int api_ml_update(an_http_req *req, an_http_resp *resp, void *appv)
         api_fail(resp, &e, 0);
         goto out;
     }
+    an_webhooks_changed(((an_app *)appv)->webhooks); /* it may have been switched on */
     json_t *j = backend_json(&b);
     if (json_object_get(body, "url")) add_state(s, &b, j);
     an_http_json(resp, 200, j);

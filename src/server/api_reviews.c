@@ -1,13 +1,16 @@
 /* Reviews: reviewers accept or reject annotations, never their own; the review screen lists
  * a project's annotations by the state of their latest review. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/json.h"
 #include "server/api.h"
+#include "store/review_order.h"
 
 #define PAGE_MAX 1000
+#define SCORE_VERSIONS_MAX 20
 
 static json_t *review_json(const an_review *r)
 {
@@ -123,7 +126,7 @@ int api_reviews_list(an_http_req *req, an_http_resp *resp, void *app)
     return 0;
 }
 
-static int add_brief(void *ud, const an_annotation_brief *b)
+static int add_brief(void *ud, const an_annotation_brief *b, double score)
 {
     json_t *j = json_pack("{s:I,s:I,s:b,s:s,s:s,s:s,s:I}", "id", (json_int_t)b->id, "task",
                           (json_int_t)b->task_id, "ground_truth", b->ground_truth, "created_at",
@@ -140,7 +143,15 @@ static int add_brief(void *ud, const an_annotation_brief *b)
                             b->reviewer_id ? json_integer(b->reviewer_id) : json_null());
     }
     json_object_set_new(j, "last_review", last);
+    if (!isnan(score)) json_object_set_new(j, "score", json_real(score));
     json_array_append_new(ud, j);
+    return 0;
+}
+
+/* The similarity versions the queue can be ordered by, for the review screen's choice. */
+static int add_version(void *ud, const char *v)
+{
+    json_array_append_new(ud, json_string(v));
     return 0;
 }
 
@@ -157,6 +168,22 @@ int api_project_annotations(an_http_req *req, an_http_resp *resp, void *app)
     else if (status && strcmp(status, "accepted") == 0) st = AN_REVIEWS_ACCEPTED;
     else if (status && strcmp(status, "rejected") == 0) st = AN_REVIEWS_REJECTED;
     else if (status && *status && strcmp(status, "all") != 0) st = (an_review_state)-1;
+    /* ?order=id (submission, the default), -id (newest first) or score:MODEL_VERSION (that
+     * prediction's score of the task, lowest first: the worst-aligned pairs). */
+    const char *order_text = an_http_query(req, "order");
+    an_review_order order = {AN_REVIEW_ORDER_ID, NULL};
+    if (order_text && strncmp(order_text, "score:", 6) == 0 && order_text[6]) {
+        order.by = AN_REVIEW_ORDER_SCORE;
+        order.model_version = order_text + 6;
+    } else if (order_text && strcmp(order_text, "-id") == 0) {
+        order.by = AN_REVIEW_ORDER_NEWEST;
+    } else if (order_text && *order_text && strcmp(order_text, "id") != 0) {
+        an_http_error(resp, 400, "invalid",
+                      "order is id, -id or score:MODEL_VERSION (for example "
+                      "score:similarity:caption:image)",
+                      "order");
+        return 0;
+    }
     long page = api_query_long(req, "page", 1, 100000000);
     long size = api_query_long(req, "page_size", 100, PAGE_MAX);
     if ((int)st < 0 || page < 0 || size < 0) {
@@ -170,13 +197,28 @@ int api_project_annotations(an_http_req *req, an_http_resp *resp, void *app)
     int64_t total = 0;
     an_err e;
     an_err_clear(&e);
-    if (an_store_review_queue(s, id, st, (page - 1) * size, (int)size, add_brief, list, &total,
-                              &e) < 0) {
+    json_t *versions = json_array();
+    /* One read transaction: the page, its count and the versions agree. */
+    if (api_read_begin(s, resp)) {
         json_decref(list);
-        return api_fail(resp, &e, 0);
+        json_decref(versions);
+        return 0;
     }
-    an_http_json(resp, 200,
-                 json_pack("{s:I,s:I,s:I,s:o}", "total", (json_int_t)total, "page",
-                           (json_int_t)page, "page_size", (json_int_t)size, "annotations", list));
+    int rc = an_store_review_queue_ordered(s, id, st, &order, (page - 1) * size, (int)size,
+                                           add_brief, list, &total, &e);
+    if (rc == 0)
+        rc = an_store_review_score_versions(s, id, "similarity:", SCORE_VERSIONS_MAX,
+                                            add_version, versions, &e);
+    an_store_read_end(s);
+    if (rc < 0) {
+        json_decref(list);
+        json_decref(versions);
+        return api_fail(resp, &e, e.code == AN_EINVAL ? 400 : 0);
+    }
+    json_t *out = json_pack("{s:I,s:I,s:I,s:s,s:o,s:o}", "total", (json_int_t)total, "page",
+                            (json_int_t)page, "page_size", (json_int_t)size, "order",
+                            order_text && *order_text ? order_text : "id", "score_versions",
+                            versions, "annotations", list);
+    an_http_json(resp, 200, out);
     return 0;
 }

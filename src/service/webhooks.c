@@ -14,6 +14,7 @@
 #include "base/clock.h"
 #include "base/json.h"
 #include "net/client.h"
+#include "service/backend_events.h"
 #include "store/settings.h"
 #include "store/webhooks.h"
 
@@ -245,6 +246,7 @@ struct an_webhooks {
     atomic_uint_fast64_t queued, delivered, failed, refused, dropped;
     last_entry last[LAST_MAX];
     uint64_t last_seq;
+    an_backend_events *backends; /* training events to ML backends: a queue of their own */
 };
 
 static void event_free(event *e)
@@ -297,7 +299,7 @@ void an_webhooks_stats_get(an_webhooks *w, an_webhooks_stats *out)
 
 bool an_webhooks_wanted(an_webhooks *w)
 {
-    return w && atomic_load(&w->wanted);
+    return w && (atomic_load(&w->wanted) || an_backend_events_wanted(w->backends));
 }
 
 void an_webhooks_changed(an_webhooks *w)
@@ -310,13 +312,24 @@ void an_webhooks_changed(an_webhooks *w)
     atomic_store(&w->wanted, true);
     pthread_cond_signal(&w->cv);
     pthread_mutex_unlock(&w->mu);
+    an_backend_events_changed(w->backends);
 }
 
 void an_webhooks_emit(an_webhooks *w, int64_t project_id, const char *action,
                       json_t *payload_object)
 {
     const an_webhook_action *a = an_webhook_action_find(action);
-    if (!w || !a || !atomic_load(&w->wanted)) {
+    bool hooks = w && a && atomic_load(&w->wanted);
+    /* The project's ML backends get the training actions (their own queue and thread). */
+    if (w && an_backend_events_is_training(action) && an_backend_events_wanted(w->backends)) {
+        if (!hooks) {
+            an_backend_events_emit(w->backends, project_id, action, payload_object);
+            return;
+        }
+        an_backend_events_emit(w->backends, project_id, action,
+                               payload_object ? json_deep_copy(payload_object) : NULL);
+    }
+    if (!hooks) {
         json_decref(payload_object);
         return;
     }
@@ -619,6 +632,11 @@ int an_webhooks_start(const char *location, an_webhooks **out, an_err *err)
         return an_err_set(err, AN_EINTERNAL, "webhooks", "cannot start the delivery thread");
     }
     w->started = true;
+    rc = an_backend_events_start(location, &w->backends, err);
+    if (rc < 0) {
+        an_webhooks_stop(w);
+        return rc;
+    }
     *out = w;
     return 0;
 }
@@ -631,6 +649,7 @@ void an_webhooks_stop(an_webhooks *w)
     pthread_cond_broadcast(&w->cv);
     pthread_mutex_unlock(&w->mu);
     if (w->started) pthread_join(w->thread, NULL);
+    an_backend_events_stop(w->backends);
     if (w->count)
         fprintf(stderr, "annot serve: webhooks: %zu queued events dropped at shutdown\n",
                 w->count);

@@ -9,6 +9,10 @@
  * was saved stops its deliveries) and POSTs with short timeouts and a few retries with
  * backoff. When the queue is full the event is dropped, counted and logged.
  *
+ * ANNOTATION_CREATED and ANNOTATION_UPDATED also go to the project's active ML backends as
+ * training events (service/backend_events.h), through a queue and thread of their own that
+ * the dispatcher starts and stops with itself.
+ *
  * The dispatcher keeps, in memory, each webhook's last delivery (an_webhooks_last) and
  * counters (an_webhooks_stats): they start empty with every process. */
 #ifndef AN_SERVICE_WEBHOOKS_H
@@ -82,13 +86,13 @@ void an_webhooks_stop(an_webhooks *w);
 void an_webhooks_emit(an_webhooks *w, int64_t project_id, const char *action,
                       json_t *payload_object);
 
-/* Whether any webhook is active (as of the last change through this process, or the
- * worker's check every few seconds): callers may skip building a costly payload when not.
- * Thread-safe. */
+/* Whether any webhook or ML backend is active (as of the last change through this process,
+ * or the workers' check every few seconds): callers may skip building a costly payload when
+ * not. Thread-safe. */
 bool an_webhooks_wanted(an_webhooks *w);
 
-/* Tells the dispatcher webhooks were added, changed or deleted (an_webhooks_wanted is
- * refreshed at once). Thread-safe. */
+/* Tells the dispatcher webhooks or ML backends were added, changed or deleted
+ * (an_webhooks_wanted is refreshed at once). Thread-safe. */
 void an_webhooks_changed(an_webhooks *w);
 
 /* For TASKS_CREATED after an import: the id of project_id's last task before it (0: none),

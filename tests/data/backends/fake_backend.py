@@ -1,11 +1,13 @@
 # A Label Studio ML backend stand-in: /health, /setup, /predict (choices for each task), with
-# knobs set through POST /config and counters read through GET /stats.
+# knobs set through POST /config and counters read through GET /stats. Training events to
+# /webhook and /train are recorded whole in stats["events"] as {"path", "body"}; with
+# {"no_webhook": true} /webhook answers 404, as label-studio-ml 1.x backends do.
 import http.server, json, sys, threading, time
 lock = threading.Lock()
 conf = {"version": "fake-1", "shape": "results", "fail_first": 0, "delay": 0.05,
-        "short": False, "error_for": None}
+        "short": False, "error_for": None, "no_webhook": False}
 stats = {"predict_calls": 0, "batches": [], "inflight": 0, "max_inflight": 0, "setup": 0,
-         "failed": 0}
+         "failed": 0, "events": []}
 class H(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     def answer(self, code, obj):
@@ -39,6 +41,12 @@ class H(http.server.BaseHTTPRequestHandler):
                 stats["setup"] += 1
             assert "schema" in req and "project" in req
             return self.answer(200, {"model_version": conf["version"]})
+        if self.path in ("/webhook", "/train"):
+            if self.path == "/webhook" and conf["no_webhook"]:
+                return self.answer(404, {"error": "not found"})
+            with lock:
+                stats["events"].append({"path": self.path, "body": req})
+            return self.answer(201, {})
         if self.path != "/predict":
             return self.answer(404, {})
         with lock:
