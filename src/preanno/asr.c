@@ -38,7 +38,7 @@ typedef struct asr_state {
     const an_object *audio;
     const an_control *text;   /* TextArea on the audio, or NULL */
     const an_control *labels; /* Labels on the audio, or NULL */
-    char *label; /* copied: opts need not outlive the state */
+    char *label;              /* copied: opts need not outlive the state */
     char *media_root;
     double max_seconds;
     int frate; /* feature frames per second */
@@ -186,7 +186,8 @@ static size_t base_len(const char *w)
     size_t n = strlen(w);
     if (n > 2 && w[n - 1] == ')') {
         size_t i = n - 2;
-        while (i > 0 && w[i] >= '0' && w[i] <= '9') i--;
+        while (i > 0 && w[i] >= '0' && w[i] <= '9')
+            i--;
         if (i > 0 && i < n - 2 && w[i] == '(') return i;
     }
     return n;
@@ -280,19 +281,19 @@ static int asr_one(asr_state *s, const an_pred_task *t, an_pred_out *o)
         if (!s->labels) continue;
         char id[32];
         snprintf(id, sizeof id, "w%zu", words);
-        json_t *item = json_pack(
-            "{s:s,s:s,s:s,s:s,s:f,s:{s:f,s:f,s:i,s:[s]},s:{s:[s%]},s:f}", "id", id, "from_name",
-            s->labels->name, "to_name", s->audio->name, "type", s->labels->result_type,
-            "original_length", duration, "value", "start", start, "end", end, "channel", 0,
-            "labels", s->label, "meta", "text", w, wl, "score", p);
+        json_t *item = json_pack("{s:s,s:s,s:s,s:s,s:f,s:{s:f,s:f,s:i,s:[s]},s:{s:[s%]},s:f}", "id",
+                                 id, "from_name", s->labels->name, "to_name", s->audio->name,
+                                 "type", s->labels->result_type, "original_length", duration,
+                                 "value", "start", start, "end", end, "channel", 0, "labels",
+                                 s->label, "meta", "text", w, wl, "score", p);
         json_array_append_new(result, item);
     }
     o->score = words ? sum / (double)words : NAN;
     if (s->text && transcript.len) {
-        json_t *item = json_pack("{s:s,s:s,s:s,s:f,s:{s:[s%]}}", "from_name", s->text->name,
-                                 "to_name", s->audio->name, "type", s->text->result_type,
-                                 "original_length", duration, "value", "text", transcript.p,
-                                 transcript.len);
+        json_t *item =
+            json_pack("{s:s,s:s,s:s,s:f,s:{s:[s%]}}", "from_name", s->text->name, "to_name",
+                      s->audio->name, "type", s->text->result_type, "original_length", duration,
+                      "value", "text", transcript.p, transcript.len);
         if (isfinite(o->score)) json_object_set_new(item, "score", json_real(o->score));
         json_array_insert_new(result, 0, item);
     }

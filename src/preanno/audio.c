@@ -28,8 +28,9 @@ int an_audio_load(const char *path, double max_seconds, const char *where, an_au
                           sf_strerror(NULL));
     int rc = 0;
     if (info.samplerate < RATE_MIN || info.samplerate > RATE_MAX)
-        rc = an_err_set(err, AN_EINVAL, where, "%.200s has a sample rate of %d Hz; expected %d to %d",
-                        path, info.samplerate, RATE_MIN, RATE_MAX);
+        rc = an_err_set(err, AN_EINVAL, where,
+                        "%.200s has a sample rate of %d Hz; expected %d to %d", path,
+                        info.samplerate, RATE_MIN, RATE_MAX);
     else if (info.channels < 1 || info.channels > CHANNELS_MAX)
         rc = an_err_set(err, AN_EINVAL, where, "%.200s has %d channels; expected 1 to %d", path,
                         info.channels, CHANNELS_MAX);
@@ -69,13 +70,15 @@ int an_audio_load(const char *path, double max_seconds, const char *where, an_au
         }
         for (sf_count_t i = 0; i < got; i++) {
             double s = 0;
-            for (size_t c = 0; c < ch; c++) s += chunk[(size_t)i * ch + c];
+            for (size_t c = 0; c < ch; c++)
+                s += chunk[(size_t)i * ch + c];
             mono[n++] = (float)(s / (double)ch);
         }
     }
     if (!rc && sf_error(f) != SF_ERR_NO_ERROR)
         rc = an_err_set(err, AN_EINVAL, where, "%.200s is damaged: %s", path, sf_strerror(f));
-    if (!rc && n == 0) rc = an_err_set(err, AN_EINVAL, where, "%.200s holds no audio samples", path);
+    if (!rc && n == 0)
+        rc = an_err_set(err, AN_EINVAL, where, "%.200s holds no audio samples", path);
     free(chunk);
     sf_close(f);
     if (rc) {

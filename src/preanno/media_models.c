@@ -107,9 +107,9 @@ int an_media_task_path(const an_object *obj, const json_t *data, const char *med
             s = rel.p;
     }
     if (!rc && media_root && climbs(s))
-        rc = an_err_set(err, AN_EINVAL, where,
-                        "\"%.120s\" climbs out of media_root with \"..\"; give a path inside it",
-                        s);
+        rc =
+            an_err_set(err, AN_EINVAL, where,
+                       "\"%.120s\" climbs out of media_root with \"..\"; give a path inside it", s);
     if (!rc) {
         if (media_root && s[0] != '/') {
             an_buf_adds(path, media_root);
@@ -124,8 +124,7 @@ int an_media_task_path(const an_object *obj, const json_t *data, const char *med
             rc = an_err_set(err, AN_EINVAL, "opts.media_root", "cannot open media_root %s: %s",
                             media_root, strerror(errno));
         else if (!realpath(path->p, file_real))
-            rc = an_err_set(err, AN_EINVAL, where, "no file %.200s: %s", path->p,
-                            strerror(errno));
+            rc = an_err_set(err, AN_EINVAL, where, "no file %.200s: %s", path->p, strerror(errno));
         else {
             size_t rn = strlen(root_real);
             bool inside = strncmp(file_real, root_real, rn) == 0 &&
@@ -139,8 +138,7 @@ int an_media_task_path(const an_object *obj, const json_t *data, const char *med
     if (!rc) {
         struct stat st;
         if (stat(path->p, &st) != 0)
-            rc = an_err_set(err, AN_EINVAL, where, "no file %.200s: %s", path->p,
-                            strerror(errno));
+            rc = an_err_set(err, AN_EINVAL, where, "no file %.200s: %s", path->p, strerror(errno));
         else if (!S_ISREG(st.st_mode))
             rc = an_err_set(err, AN_EINVAL, where, "%.200s is not a regular file", path->p);
         else if (access(path->p, R_OK) != 0)

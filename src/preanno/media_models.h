@@ -37,8 +37,7 @@ int an_media_opt_str(const json_t *opts, const char *key, const char *def, const
 
 /* The label option ("label") for control c: the control's first label when absent, else it
  * must be one of the control's labels (AN_EINVAL naming "opts.label" otherwise). */
-int an_media_opt_label(const json_t *opts, const an_control *c, const char **label,
-                       an_err *err);
+int an_media_opt_label(const json_t *opts, const an_control *c, const char **label, an_err *err);
 
 /* A number option: def when absent; AN_EINVAL naming "opts.KEY" unless a number in lo..hi. */
 int an_media_opt_num(const json_t *opts, const char *key, double def, double lo, double hi,

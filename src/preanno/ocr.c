@@ -29,8 +29,8 @@
 typedef struct ocr_state {
     TessBaseAPI *api;
     const an_config *cfg;
-    const an_control *box;   /* RectangleLabels */
-    const an_control *text;  /* TextArea on the same image */
+    const an_control *box;  /* RectangleLabels */
+    const an_control *text; /* TextArea on the same image */
     const an_object *image;
     char *label; /* copied: opts need not outlive the state */
     char *media_root;
@@ -259,7 +259,8 @@ static int decode_grey(const char *path, double max_pixels, const char *where,
     if (rc) {
         char *msg = vips_error_buffer_copy();
         size_t n = msg ? strlen(msg) : 0;
-        while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' ')) msg[--n] = '\0';
+        while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+            msg[--n] = '\0';
         an_err_set(err, AN_EINVAL, where, "cannot decode %.200s as an image%s%.300s", path,
                    n ? ": " : "", n ? msg : "");
         g_free(msg);
@@ -282,7 +283,7 @@ static void tidy_text(const char *s, an_buf *out)
 {
     an_buf_reset(out);
     size_t len = strlen(s), i = 0;
-    int32_t prev = 0;  /* the last code point written, 0 at the start */
+    int32_t prev = 0;   /* the last code point written, 0 at the start */
     bool space = false; /* whitespace seen since prev */
     while (i < len) {
         size_t at = i;
@@ -301,17 +302,17 @@ static void tidy_text(const char *s, an_buf *out)
 
 static json_t *region_value(double x, double y, double w, double h)
 {
-    return json_pack("{s:f,s:f,s:f,s:f,s:i}", "x", x, "y", y, "width", w, "height", h,
-                     "rotation", 0);
+    return json_pack("{s:f,s:f,s:f,s:f,s:i}", "x", x, "y", y, "width", w, "height", h, "rotation",
+                     0);
 }
 
-static json_t *region_item(const char *id, const an_control *c, const char *to_name, int iw,
-                           int ih, json_t *value, double score)
+static json_t *region_item(const char *id, const an_control *c, const char *to_name, int iw, int ih,
+                           json_t *value, double score)
 {
-    json_t *item = json_pack("{s:s,s:s,s:s,s:s,s:i,s:i,s:i,s:o,s:f}", "id", id, "from_name",
-                             c->name, "to_name", to_name, "type", c->result_type,
-                             "original_width", iw, "original_height", ih, "image_rotation", 0,
-                             "value", value, "score", score);
+    json_t *item =
+        json_pack("{s:s,s:s,s:s,s:s,s:i,s:i,s:i,s:o,s:f}", "id", id, "from_name", c->name,
+                  "to_name", to_name, "type", c->result_type, "original_width", iw,
+                  "original_height", ih, "image_rotation", 0, "value", value, "score", score);
     return item;
 }
 
@@ -368,8 +369,7 @@ static int ocr_one(ocr_state *s, const an_pred_task *t, an_pred_out *o)
             json_array_append_new(result, region_item(id, s->box, s->image->name, w, h, v, score));
             v = region_value(x, y, bw, bh);
             json_object_set_new(v, "text", json_pack("[s%]", text.p, text.len));
-            json_array_append_new(result,
-                                  region_item(id, s->text, s->image->name, w, h, v, score));
+            json_array_append_new(result, region_item(id, s->text, s->image->name, w, h, v, score));
             sum += score;
             n++;
         } while (TessResultIteratorNext(ri, s->level));

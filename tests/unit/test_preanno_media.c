@@ -124,7 +124,8 @@ static double num(const json_t *o, const char *key)
 static size_t edit_distance(const int32_t *a, size_t n, const int32_t *b, size_t m)
 {
     size_t *row = calloc(m + 1, sizeof *row);
-    for (size_t j = 0; j <= m; j++) row[j] = j;
+    for (size_t j = 0; j <= m; j++)
+        row[j] = j;
     for (size_t i = 1; i <= n; i++) {
         size_t diag = row[0];
         row[0] = i;
@@ -157,10 +158,12 @@ static size_t words_of(const char *s, int32_t *out, size_t cap)
 {
     size_t n = 0;
     while (*s && n < cap) {
-        while (*s == ' ') s++;
+        while (*s == ' ')
+            s++;
         if (!*s) break;
         uint32_t h = 2166136261u;
-        for (; *s && *s != ' '; s++) h = (h ^ (uint32_t)(*s | 0x20)) * 16777619u;
+        for (; *s && *s != ' '; s++)
+            h = (h ^ (uint32_t)(*s | 0x20)) * 16777619u;
         out[n++] = (int32_t)(h & 0x7fffffff);
     }
     return n;
@@ -258,7 +261,8 @@ static size_t check_pairs(const json_t *result, int iw, int ih)
 static const char *region_text(const json_t *result, size_t region)
 {
     const json_t *txt = json_array_get(result, 2 * region + 1);
-    return json_string_value(json_array_get(json_object_get(json_object_get(txt, "value"), "text"), 0));
+    return json_string_value(
+        json_array_get(json_object_get(json_object_get(txt, "value"), "text"), 0));
 }
 
 /* ---- OCR ----------------------------------------------------------------------------------- */
@@ -275,14 +279,14 @@ static void test_ocr_english_line(void **st)
         assert_int_equal(check_pairs(o.result, 800, 240), 1);
         assert_string_equal(region_text(o.result, 0), "Hello annot 2026");
         const json_t *box = json_array_get(o.result, 0);
-        assert_string_equal(json_string_value(json_array_get(
-                                json_object_get(json_object_get(box, "value"), "rectanglelabels"),
-                                0)),
-                            "Text");
-        double iou = iou_with(json_object_get(box, "value"), 800, 240,
-                              json_object_get(boxes, "en"));
-        printf("ocr eng %s: \"%s\" IoU %.3f score %.3f\n", files[f], region_text(o.result, 0),
-               iou, o.score);
+        assert_string_equal(
+            json_string_value(json_array_get(
+                json_object_get(json_object_get(box, "value"), "rectanglelabels"), 0)),
+            "Text");
+        double iou =
+            iou_with(json_object_get(box, "value"), 800, 240, json_object_get(boxes, "en"));
+        printf("ocr eng %s: \"%s\" IoU %.3f score %.3f\n", files[f], region_text(o.result, 0), iou,
+               o.score);
         assert_true(iou >= 0.5);
         assert_true(o.score == num(box, "score"));
         assert_valid(cfg, "image", path_in(files[f]), o.result);
@@ -296,8 +300,8 @@ static void test_ocr_english_words(void **st)
 {
     render_images();
     an_config *cfg = parse(OCR_CFG);
-    void *s = open_model(&an_ocr_ops, "{\"level\": \"word\", \"label\": \"Handwriting\"}", cfg,
-                         "bbox");
+    void *s =
+        open_model(&an_ocr_ops, "{\"level\": \"word\", \"label\": \"Handwriting\"}", cfg, "bbox");
     an_pred_out o = predict_one(&an_ocr_ops, s, "image", path_in("en.png"));
     assert_int_equal(o.rc, 0);
     assert_int_equal(check_pairs(o.result, 800, 240), 3);
@@ -307,8 +311,9 @@ static void test_ocr_english_words(void **st)
         assert_string_equal(region_text(o.result, i), want[i]);
         const json_t *box = json_array_get(o.result, 2 * i);
         const json_t *v = json_object_get(box, "value");
-        assert_string_equal(json_string_value(json_array_get(json_object_get(v, "rectanglelabels"), 0)),
-                            "Handwriting");
+        assert_string_equal(
+            json_string_value(json_array_get(json_object_get(v, "rectanglelabels"), 0)),
+            "Handwriting");
         /* left to right, and inside the drawn line (IoU of a word with the line is its share) */
         assert_true(num(v, "x") > prev_x);
         prev_x = num(v, "x");
@@ -367,7 +372,8 @@ static void test_ocr_blank_and_failures(void **st)
         json_pack("{s:s}", "image", path_in("blank.png")),
     };
     an_pred_task t[6];
-    for (int i = 0; i < 6; i++) t[i] = (an_pred_task){.id = i + 1, .data = d[i]};
+    for (int i = 0; i < 6; i++)
+        t[i] = (an_pred_task){.id = i + 1, .data = d[i]};
     an_pred_out o[6];
     an_err e;
     an_err_clear(&e);
@@ -388,7 +394,8 @@ static void test_ocr_blank_and_failures(void **st)
     assert_true(isnan(o[5].score));
     json_decref(o[0].result);
     json_decref(o[5].result);
-    for (int i = 0; i < 6; i++) json_decref(d[i]);
+    for (int i = 0; i < 6; i++)
+        json_decref(d[i]);
     an_ocr_ops.close(s);
     an_config_free(cfg);
 }
@@ -424,10 +431,11 @@ static void test_ocr_controls_and_options(void **st)
     an_err_clear(&e);
     assert_int_equal(an_ocr_ops.check_control(cfg, an_config_control(cfg, "bbox"), &e), 0);
     assert_true(an_ocr_ops.check_control(cfg, an_config_control(cfg, "transcription"), &e) < 0);
-    const char *bad[] = {"{\"lang\": \"fra\"}", "{\"lang\": \"../../x\"}", "{\"level\": \"page\"}",
-                         "{\"label\": \"Car\"}", "{\"psm\": 0}", "{\"min_confidence\": 101}"};
-    const char *where[] = {"opts.lang", "opts.lang", "opts.level", "opts.label", "opts.psm",
-                           "opts.min_confidence"};
+    const char *bad[] = {"{\"lang\": \"fra\"}",   "{\"lang\": \"../../x\"}",
+                         "{\"level\": \"page\"}", "{\"label\": \"Car\"}",
+                         "{\"psm\": 0}",          "{\"min_confidence\": 101}"};
+    const char *where[] = {"opts.lang",  "opts.lang", "opts.level",
+                           "opts.label", "opts.psm",  "opts.min_confidence"};
     for (int i = 0; i < 6; i++) {
         json_t *o = json_loads(bad[i], 0, NULL);
         void *s = NULL;
@@ -454,7 +462,8 @@ static float *tone(double hz, int rate, double seconds, size_t *n)
 {
     *n = (size_t)(rate * seconds);
     float *x = malloc(*n * sizeof *x);
-    for (size_t i = 0; i < *n; i++) x[i] = (float)(0.5 * sin(2 * M_PI * hz * (double)i / rate));
+    for (size_t i = 0; i < *n; i++)
+        x[i] = (float)(0.5 * sin(2 * M_PI * hz * (double)i / rate));
     return x;
 }
 
@@ -482,7 +491,8 @@ static void test_resample_tones(void **st)
     float *x = tone(10000, 44100, 1.0, &n);
     float *y = an_audio_resample(x, n, 44100, 16000, &m);
     double e = 0;
-    for (size_t j = 200; j + 200 < m; j++) e += (double)y[j] * y[j];
+    for (size_t j = 200; j + 200 < m; j++)
+        e += (double)y[j] * y[j];
     double rms = sqrt(e / (double)(m - 400)), db = 20 * log10(rms / (0.5 / sqrt(2)));
     printf("resample 10 kHz 44100 -> 16000: %.1f dB\n", db);
     assert_true(db < -50);
@@ -516,7 +526,8 @@ static void test_audio_load(void **st)
     assert_int_equal(a.n, 1000);
     assert_int_equal(a.rate, 44100);
     assert_int_equal(a.channels, 2);
-    for (size_t i = 0; i < a.n; i++) assert_true(fabs(a.samples[i] - 0.125) < 1e-3);
+    for (size_t i = 0; i < a.n; i++)
+        assert_true(fabs(a.samples[i] - 0.125) < 1e-3);
     an_audio_free(&a);
     /* longer than max_seconds: refused before decoding */
     assert_true(an_audio_load(path_in("st.wav"), 0.01, "data.audio", &a, &e) < 0);
@@ -551,7 +562,8 @@ static const char STEREO_PY[] =
     "t = np.arange(int(len(x) * 44100 / rate)) * rate / 44100\n"
     "y = np.interp(t, np.arange(len(x)), x)\n"
     "st = np.stack([y, 0.5 * y], axis=1).round().astype('<i2')\n"
-    "w = wave.open(sys.argv[2], 'wb'); w.setnchannels(2); w.setsampwidth(2); w.setframerate(44100)\n"
+    "w = wave.open(sys.argv[2], 'wb'); w.setnchannels(2); w.setsampwidth(2); "
+    "w.setframerate(44100)\n"
     "w.writeframes(st.tobytes()); w.close()\n";
 
 static void make_speech(void)
@@ -573,8 +585,7 @@ static void make_speech(void)
     an_audio a;
     an_err e;
     assert_int_equal(an_audio_load(path_in("speech.wav"), 60, "x", &a, &e), 0);
-    write_wav(path_in("speech.flac"), a.rate, 1, SF_FORMAT_FLAC | SF_FORMAT_PCM_16, a.samples,
-              a.n);
+    write_wav(path_in("speech.flac"), a.rate, 1, SF_FORMAT_FLAC | SF_FORMAT_PCM_16, a.samples, a.n);
     an_audio_free(&a);
     made = true;
 }
@@ -590,8 +601,8 @@ static void check_asr(const an_config *cfg, const an_pred_out *o, const char *fi
     an_audio_free(&a);
     const json_t *first = json_array_get(o->result, 0);
     assert_string_equal(an_json_str(first, "from_name"), "transcript");
-    const char *transcript =
-        json_string_value(json_array_get(json_object_get(json_object_get(first, "value"), "text"), 0));
+    const char *transcript = json_string_value(
+        json_array_get(json_object_get(json_object_get(first, "value"), "text"), 0));
     assert_non_null(transcript);
     double w = wer(SENTENCE, transcript);
     printf("asr %s: \"%s\" WER %.3f score %.3f\n", file, transcript, w, o->score);
@@ -618,8 +629,8 @@ static void check_asr(const an_config *cfg, const an_pred_out *o, const char *fi
         assert_string_equal(json_string_value(json_array_get(json_object_get(v, "labels"), 0)),
                             "Low tone");
         if (joined.len) an_buf_addc(&joined, ' ');
-        an_buf_adds(&joined, json_string_value(
-                                 json_array_get(json_object_get(json_object_get(it, "meta"), "text"), 0)));
+        an_buf_adds(&joined, json_string_value(json_array_get(
+                                 json_object_get(json_object_get(it, "meta"), "text"), 0)));
     }
     assert_string_equal(joined.p, transcript);
     assert_true(fabs(o->score - sum / (double)(n - 1)) < 1e-9);
@@ -672,14 +683,16 @@ static void test_asr_failures_and_controls(void **st)
                     json_pack("{s:s}", "audio", "s3://bucket/a.wav"),
                     json_pack("{s:s}", "audio", path_in("text.wav"))};
     an_pred_task t[4];
-    for (int i = 0; i < 4; i++) t[i] = (an_pred_task){.id = i + 1, .data = d[i]};
+    for (int i = 0; i < 4; i++)
+        t[i] = (an_pred_task){.id = i + 1, .data = d[i]};
     an_pred_out o[4];
     assert_int_equal(an_asr_ops.predict(s, t, 4, o, &e), 0);
     assert_int_equal(o[0].rc, 0);
     assert_string_equal(an_json_str(json_array_get(o[0].result, 0), "from_name"), "transcript");
     assert_string_equal(
         json_string_value(json_array_get(
-            json_object_get(json_object_get(json_array_get(o[0].result, 1), "value"), "labels"), 0)),
+            json_object_get(json_object_get(json_array_get(o[0].result, 1), "value"), "labels"),
+            0)),
         "High tone");
     json_decref(o[0].result);
     const char *why[] = {NULL, "no file", "is a URL", "cannot decode"};
@@ -689,12 +702,14 @@ static void test_asr_failures_and_controls(void **st)
         assert_string_equal(o[i].err.where, "data.audio");
         assert_non_null(strstr(o[i].err.msg, why[i]));
     }
-    for (int i = 0; i < 4; i++) json_decref(d[i]);
+    for (int i = 0; i < 4; i++)
+        json_decref(d[i]);
     an_asr_ops.close(s);
     /* bad options */
     json_t *bad = json_pack("{s:s}", "hmm", "/nonexistent/model");
     void *st2 = NULL;
-    assert_true(an_asr_ops.open(bad, NULL, cfg, an_config_control(cfg, "transcript"), &st2, &e) < 0);
+    assert_true(an_asr_ops.open(bad, NULL, cfg, an_config_control(cfg, "transcript"), &st2, &e) <
+                0);
     assert_string_equal(e.where, "opts.hmm");
     json_decref(bad);
     an_config_free(cfg);
