@@ -18,6 +18,8 @@ if [ "${1:-}" = "--test" ]; then
     # agreement and consensus figures and are the QC benchmarks' baseline.
     PACKAGES="$PACKAGES libcmocka-dev python3 clang libclang-rt-14-dev sqlite3 curl wrk nginx"
     PACKAGES="$PACKAGES python3-numpy python3-sklearn python3-statsmodels"
+    # GNU time measures the peak memory of runs in tests and benchmarks (/usr/bin/time -f %M).
+    PACKAGES="$PACKAGES time"
     # Test media made on the spot: speech from espeak-ng, text rendered with Pillow in DejaVu
     # and WenQuanYi fonts; OpenCV's Python module and its sample photographs are the
     # reference for the cascade detector.

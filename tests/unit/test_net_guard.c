@@ -6,6 +6,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -231,10 +232,17 @@ static void test_resolved_verdicts(void **state)
     assert_int_equal(verdict("http://[::1]/", "127.0.0.1/32", &e), -AN_EINVAL);
     assert_int_equal(verdict("http://[::1]/", "::1", &e), 0);
     assert_int_equal(verdict("http://169.254.169.254/", "10.0.0.0/8", &e), -AN_EINVAL);
-    /* Every address of a name must pass: localhost is 127.0.0.1 and often ::1 too. */
+    /* Every address of a name must pass: localhost is 127.0.0.1 and often ::1 too. (A bare
+     * root without /etc/hosts cannot resolve the name at all: then only the refusal holds.) */
     assert_int_equal(verdict("http://localhost/", NULL, &e), -AN_EINVAL);
-    assert_int_equal(verdict("http://localhost/", "localhost", &e), 0);
-    assert_int_equal(verdict("http://LOCALHOST/", "localhost", &e), 0);
+    struct addrinfo *ai = NULL;
+    if (getaddrinfo("localhost", NULL, NULL, &ai) == 0) {
+        freeaddrinfo(ai);
+        assert_int_equal(verdict("http://localhost/", "localhost", &e), 0);
+        assert_int_equal(verdict("http://LOCALHOST/", "localhost", &e), 0);
+    } else {
+        fprintf(stderr, "note: localhost does not resolve here; its allow-list case is skipped\n");
+    }
     /* Schemes other than http(s) are refused before any lookup. */
     assert_int_equal(verdict("file:///etc/passwd", "0.0.0.0/0", &e), -AN_EINVAL);
     assert_int_equal(verdict("gopher://127.0.0.1:70/", "0.0.0.0/0", &e), -AN_EINVAL);
