@@ -78,26 +78,93 @@ void an_fvec_free(an_fvec *v)
     memset(v, 0, sizeof *v);
 }
 
-typedef struct keys {
-    uint64_t *k;
-    size_t n, cap;
-    uint64_t mask;
-} keys;
+/* Short texts (the common case) are featurised without touching the heap: the normalised
+ * code points and the feature keys of a text of up to SMALL_CPS code points fit in buffers on
+ * the stack (about 9 KiB). */
+enum { SMALL_CPS = 256 };
 
-/* A feature occurrence as (bucket << 1 | negative): sorting groups a bucket's occurrences. */
-static void add_key(keys *ks, uint64_t h)
+/* ASCII: the lower-cased letter or digit, 0 for a separator (is_word and lower in one load). */
+static const unsigned char ASCII_WORD[128] = {
+    ['0'] = '0', ['1'] = '1', ['2'] = '2', ['3'] = '3', ['4'] = '4', ['5'] = '5', ['6'] = '6',
+    ['7'] = '7', ['8'] = '8', ['9'] = '9',
+    ['A'] = 'a', ['B'] = 'b', ['C'] = 'c', ['D'] = 'd', ['E'] = 'e', ['F'] = 'f', ['G'] = 'g',
+    ['H'] = 'h', ['I'] = 'i', ['J'] = 'j', ['K'] = 'k', ['L'] = 'l', ['M'] = 'm', ['N'] = 'n',
+    ['O'] = 'o', ['P'] = 'p', ['Q'] = 'q', ['R'] = 'r', ['S'] = 's', ['T'] = 't', ['U'] = 'u',
+    ['V'] = 'v', ['W'] = 'w', ['X'] = 'x', ['Y'] = 'y', ['Z'] = 'z',
+    ['a'] = 'a', ['b'] = 'b', ['c'] = 'c', ['d'] = 'd', ['e'] = 'e', ['f'] = 'f', ['g'] = 'g',
+    ['h'] = 'h', ['i'] = 'i', ['j'] = 'j', ['k'] = 'k', ['l'] = 'l', ['m'] = 'm', ['n'] = 'n',
+    ['o'] = 'o', ['p'] = 'p', ['q'] = 'q', ['r'] = 'r', ['s'] = 's', ['t'] = 't', ['u'] = 'u',
+    ['v'] = 'v', ['w'] = 'w', ['x'] = 'x', ['y'] = 'y', ['z'] = 'z',
+};
+
+/* A feature occurrence as (bucket << 1 | negative), bucket < 2^24: sorting groups a bucket's
+ * occurrences. */
+static inline uint32_t key_of(uint64_t h, uint32_t mask)
 {
-    if (ks->n == ks->cap) {
-        ks->cap = ks->cap ? 2 * ks->cap : 256;
-        ks->k = an_xrealloc(ks->k, ks->cap * sizeof *ks->k);
-    }
-    ks->k[ks->n++] = ((h & ks->mask) << 1) | (h >> 63);
+    return ((uint32_t)h & mask) << 1 | (uint32_t)(h >> 63);
 }
 
-static int cmp_u64(const void *a, const void *b)
+static void insertion_sort(uint32_t *k, size_t n)
 {
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
+    for (size_t i = 1; i < n; i++) {
+        uint32_t x = k[i];
+        size_t j = i;
+        for (; j > 0 && k[j - 1] > x; j--) k[j] = k[j - 1];
+        k[j] = x;
+    }
+}
+
+/* Sorts k[0..n) of key_bits bits with tmp[0..n) as scratch. Keys come from a hash, so they
+ * are spread evenly: a short text's keys (n <= SPREAD_MAX) are scattered into about n / 2
+ * ranges by their top bits and the nearly sorted result finished by insertion sort, about
+ * 4 n steps. Crafted texts whose keys share a range cost at most SPREAD_MAX^2 / 2 moves.
+ * More keys take an LSD radix sort by bytes (linear whatever the text), all byte histograms
+ * counted in one pass and a pass skipped when every key has the same byte there. */
+enum { SPREAD_MAX = 1024 };
+
+static void sort_keys(uint32_t *k, uint32_t *tmp, size_t n, int key_bits)
+{
+    if (n <= 32) {
+        insertion_sort(k, n);
+        return;
+    }
+    if (n <= SPREAD_MAX) {
+        int rb = 4; /* log2 of the number of ranges: the largest power of two <= n / 2 */
+        while (rb < key_bits && ((size_t)2 << rb) <= n / 2) rb++;
+        int shift = key_bits - rb;
+        uint32_t count[SPREAD_MAX / 2 + 1];
+        size_t nb = (size_t)1 << rb;
+        memset(count, 0, (nb + 1) * sizeof *count);
+        for (size_t i = 0; i < n; i++) count[(k[i] >> shift) + 1]++;
+        for (size_t b = 1; b <= nb; b++) count[b] += count[b - 1];
+        for (size_t i = 0; i < n; i++) tmp[count[k[i] >> shift]++] = k[i];
+        insertion_sort(tmp, n);
+        memcpy(k, tmp, n * sizeof *k);
+        return;
+    }
+    int passes = (key_bits + 7) / 8;
+    uint32_t count[4][256];
+    memset(count, 0, sizeof count);
+    for (size_t i = 0; i < n; i++) {
+        uint32_t x = k[i];
+        for (int p = 0; p < passes; p++) count[p][(x >> (8 * p)) & 0xFF]++;
+    }
+    uint32_t *src = k, *dst = tmp;
+    for (int p = 0; p < passes; p++) {
+        uint32_t *c = count[p];
+        if (c[(src[0] >> (8 * p)) & 0xFF] == n) continue;
+        uint32_t sum = 0;
+        for (int b = 0; b < 256; b++) {
+            uint32_t t = c[b];
+            c[b] = sum;
+            sum += t;
+        }
+        for (size_t i = 0; i < n; i++) dst[c[(src[i] >> (8 * p)) & 0xFF]++] = src[i];
+        uint32_t *t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != k) memcpy(k, src, n * sizeof *k);
 }
 
 void an_features(const char *text, size_t len, int bits, an_fvec *v)
@@ -108,22 +175,39 @@ void an_features(const char *text, size_t len, int bits, an_fvec *v)
 
     /* The normalised text: letters and digits lower-cased, each run of anything else one
      * space, with a space at both ends. */
+    uint32_t s_small[SMALL_CPS + 2];
     size_t cap = (len < MAX_CODE_POINTS ? len : MAX_CODE_POINTS) + 2;
-    uint32_t *s = an_xmalloc(cap * sizeof *s);
+    uint32_t *s = cap <= SMALL_CPS + 2 ? s_small : an_xmalloc(cap * sizeof *s);
+    const unsigned char *u = (const unsigned char *)text;
     size_t n = 0, i = 0, cps = 0;
     s[n++] = ' ';
     while (i < len && cps < MAX_CODE_POINTS) {
-        int32_t c = an_utf8_next(text, len, &i);
+        uint32_t c;
+        if (u[i] < 0x80) {
+            c = ASCII_WORD[u[i++]];
+        } else {
+            int32_t d = an_utf8_next(text, len, &i);
+            c = d >= 0 && is_word((uint32_t)d) ? lower((uint32_t)d) : 0;
+        }
         cps++;
-        if (c >= 0 && is_word((uint32_t)c)) {
-            s[n++] = lower((uint32_t)c);
+        if (c) {
+            s[n++] = c;
         } else if (s[n - 1] != ' ') {
             s[n++] = ' ';
         }
     }
     if (s[n - 1] != ' ') s[n++] = ' ';
 
-    keys ks = {.mask = ((uint64_t)1 << bits) - 1};
+    /* At most one word and one bigram per two code points, three character n-grams per code
+     * point: 4 n keys bound them. */
+    uint32_t k_small[4 * (SMALL_CPS + 2)], t_small[4 * (SMALL_CPS + 2)];
+    uint32_t *ks = k_small, *tmp = t_small;
+    if (4 * n > sizeof k_small / sizeof *k_small) {
+        ks = an_xmalloc(4 * n * sizeof *ks);
+        tmp = an_xmalloc(4 * n * sizeof *tmp);
+    }
+    uint32_t mask = ((uint32_t)1 << bits) - 1;
+    size_t nk = 0;
     /* Words and bigrams of adjacent words. */
     uint64_t prev = 0;
     int have_prev = 0;
@@ -132,8 +216,9 @@ void an_features(const char *text, size_t len, int bits, an_fvec *v)
         while (b < n && s[b] != ' ') b++;
         if (b > a) {
             uint64_t h = hash_cps(KIND_WORD, s + a, b - a);
-            add_key(&ks, h);
-            if (have_prev) add_key(&ks, fmix64(prev * 31 + (h ^ ((uint64_t)KIND_BIGRAM << 56))));
+            ks[nk++] = key_of(h, mask);
+            if (have_prev)
+                ks[nk++] = key_of(fmix64(prev * 31 + (h ^ ((uint64_t)KIND_BIGRAM << 56))), mask);
             prev = h;
             have_prev = 1;
         }
@@ -141,31 +226,33 @@ void an_features(const char *text, size_t len, int bits, an_fvec *v)
     }
     /* Character n-grams, 1 to 3 code points; a lone space is no feature. */
     for (size_t a = 0; a < n; a++) {
-        for (size_t m = 1; m <= 3 && a + m <= n; m++) {
-            if (m == 1 && s[a] == ' ') continue;
-            add_key(&ks, hash_cps(KIND_CHAR + m, s + a, m));
-        }
+        if (s[a] != ' ') ks[nk++] = key_of(hash_cps(KIND_CHAR + 1, s + a, 1), mask);
+        if (a + 2 <= n) ks[nk++] = key_of(hash_cps(KIND_CHAR + 2, s + a, 2), mask);
+        if (a + 3 <= n) ks[nk++] = key_of(hash_cps(KIND_CHAR + 3, s + a, 3), mask);
     }
-    free(s);
+    if (s != s_small) free(s);
 
-    if (ks.n) qsort(ks.k, ks.n, sizeof *ks.k, cmp_u64);
-    if (v->cap < ks.n) {
-        v->cap = ks.n;
+    sort_keys(ks, tmp, nk, bits + 1);
+    if (v->cap < nk) {
+        v->cap = nk;
         v->idx = an_xrealloc(v->idx, v->cap * sizeof *v->idx);
         v->val = an_xrealloc(v->val, v->cap * sizeof *v->val);
     }
     double norm = 0;
-    for (size_t a = 0; a < ks.n;) {
-        uint64_t bucket = ks.k[a] >> 1;
+    for (size_t a = 0; a < nk;) {
+        uint32_t bucket = ks[a] >> 1;
         long sum = 0;
-        for (; a < ks.n && (ks.k[a] >> 1) == bucket; a++) sum += (ks.k[a] & 1) ? -1 : 1;
+        for (; a < nk && (ks[a] >> 1) == bucket; a++) sum += (ks[a] & 1) ? -1 : 1;
         if (sum == 0) continue;
-        v->idx[v->n] = (uint32_t)bucket;
+        v->idx[v->n] = bucket;
         v->val[v->n] = (float)sum;
         v->n++;
         norm += (double)sum * (double)sum;
     }
-    free(ks.k);
+    if (ks != k_small) {
+        free(ks);
+        free(tmp);
+    }
     if (norm > 0) {
         float inv = (float)(1.0 / sqrt(norm));
         for (size_t a = 0; a < v->n; a++) v->val[a] *= inv;

@@ -156,8 +156,24 @@ int an_linear_load(const void *blob, size_t len, an_linear *m, an_err *err)
 
 void an_linear_logits(const an_linear *m, const an_fvec *x, double *z)
 {
-    for (uint32_t c = 0; c < m->k; c++) z[c] = m->bias[c];
     uint32_t mask = ((uint32_t)1 << m->bits) - 1;
+    if (m->k == 2) {
+        /* Two classes, the common case: both sums in registers (the same additions in the
+         * same order as the general loop, so the same logits). */
+        double z0 = m->bias[0], z1 = m->bias[1];
+        for (size_t i = 0; i < x->n; i++) {
+            int32_t r = m->row_of[x->idx[i] & mask];
+            if (r < 0) continue;
+            const float *w = m->w + 2 * (size_t)r;
+            double v = x->val[i];
+            z0 += v * (double)w[0];
+            z1 += v * (double)w[1];
+        }
+        z[0] = z0;
+        z[1] = z1;
+        return;
+    }
+    for (uint32_t c = 0; c < m->k; c++) z[c] = m->bias[c];
     for (size_t i = 0; i < x->n; i++) {
         int32_t r = m->row_of[x->idx[i] & mask];
         if (r < 0) continue;

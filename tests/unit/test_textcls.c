@@ -393,7 +393,8 @@ static void test_registry(void **state)
 {
     size_t n;
     const an_predictor_ops *const *all = an_predictor_list(&n);
-    assert_int_equal(n, 2);
+    /* The text models come first; the media models (ocr, asr, face, plate) follow. */
+    assert_true(n >= 2);
     assert_ptr_equal(an_predictor_find("textcls"), all[0]);
     assert_ptr_equal(an_predictor_find("fewshot"), all[1]);
     assert_null(an_predictor_find("gpt"));
