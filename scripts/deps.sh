@@ -27,6 +27,7 @@ if [ "${1:-}" = "--test" ]; then
     # Debian's chromium and Node.js run the web UI's browser tests (tests/browser). Debian
     # ships npm apart from nodejs; other builds of nodejs bring their own npm.
     PACKAGES="$PACKAGES chromium nodejs"
+    PACKAGES="$PACKAGES ripgrep" # bench/pii.sh: the grep baseline of the PII scan
     command -v npm >/dev/null 2>&1 || PACKAGES="$PACKAGES npm"
 fi
 

@@ -408,38 +408,330 @@ typedef enum kind {
     K_PLATE,
 } kind;
 
-#define PROVINCES                                                                               \
-    "(?:京|津|沪|渝|冀|豫|云|辽|黑|湘|皖|鲁|新|苏|浙|赣|鄂|桂|甘|晋|蒙|陕|吉|闽|贵|粤|青|藏|川|" \
-    "宁|琼)"
+/* Where a candidate starts. The built-in patterns are compiled without start-of-match
+ * tracking (Hyperscan's SOM costs about a third of the scan) and report only where a match
+ * ends. Each kind has a shape (written above its finder) and a finder that walks back from
+ * an end to the start Hyperscan's HS_FLAG_SOM_LEFTMOST would give for the shape: the
+ * leftmost position from which the shape matches up to that end, or NOSTART when the shape
+ * does not end there. Because the finder checks the whole shape, the pattern given to
+ * Hyperscan only has to report every end of the shape, and may report more: a mobile
+ * number's optional +86 prefix, the card prefixes, the passport letters and the plate's
+ * province and serial forms are left to the finders, which makes the databases quicker to compile and to scan. The shapes have fixed or
+ * bounded lengths (an email's is cut at EMAIL_SCAN_MAX, far beyond what its validator
+ * accepts), so a finder reads a few dozen bytes; none matches '\n', so no finder crosses a
+ * line. */
+#define NOSTART SIZE_MAX
+#define EMAIL_SCAN_MAX 512
+
+static bool sep_at(const char *t, size_t i)
+{
+    return t[i] == ' ' || t[i] == '-';
+}
+
+static bool digits_in(const char *t, size_t from, size_t to)
+{
+    for (size_t i = from; i < to; i++)
+        if (!is_digit((unsigned char)t[i])) return false;
+    return true;
+}
+
+static size_t st_len18(const char *t, size_t e)
+{
+    (void)t;
+    return e >= 18 ? e - 18 : NOSTART;
+}
+
+static size_t st_mrz(const char *t, size_t e)
+{
+    (void)t;
+    return e >= 44 ? e - 44 : NOSTART;
+}
+
+static size_t st_amex(const char *t, size_t e)
+{
+    (void)t;
+    return e >= 17 ? e - 17 : NOSTART;
+}
+
+/* (?:\+86[ -]?|0086[ -]?)?1[3-9]\d[ -]?\d{4}[ -]?\d{4}: the number read backwards is
+ * unambiguous (a separator is never a digit), then the longest prefix present. */
+static size_t st_mobile(const char *t, size_t e)
+{
+    size_t p = e;
+    if (p < 4 || !digits_in(t, p - 4, p)) return NOSTART;
+    p -= 4;
+    if (p && sep_at(t, p - 1)) p--;
+    if (p < 4 || !digits_in(t, p - 4, p)) return NOSTART;
+    p -= 4;
+    if (p && sep_at(t, p - 1)) p--;
+    if (p < 3 || t[p - 3] != '1' || t[p - 2] < '3' || t[p - 2] > '9' ||
+        !is_digit((unsigned char)t[p - 1]))
+        return NOSTART;
+    size_t c = p - 3, q = c;
+    if (q && sep_at(t, q - 1)) q--;
+    if (q >= 4 && memcmp(t + q - 4, "0086", 4) == 0) return q - 4;
+    if (q >= 3 && memcmp(t + q - 3, "+86", 3) == 0) return q - 3;
+    return c;
+}
+
+/* (?:\(0\d{2,3}\)[ -]?|0\d{2,3}[ -])\d{3,4}[ -]?\d{4}: every split of the digits tried, the
+ * leftmost start kept. */
+static size_t st_landline(const char *t, size_t e)
+{
+    if (e < 4 || !digits_in(t, e - 4, e)) return NOSTART;
+    size_t best = NOSTART, q = e - 4;
+    if (q && sep_at(t, q - 1)) q--;
+    for (size_t l1 = 3; l1 <= 4; l1++) {
+        if (q < l1 || !digits_in(t, q - l1, q)) continue;
+        size_t r = q - l1;
+        for (size_t l2 = 2; l2 <= 3; l2++) {
+            /* 0\d{2,3}[ -] */
+            if (r >= l2 + 2 && sep_at(t, r - 1)) {
+                size_t a = r - 2 - l2;
+                if (t[a] == '0' && digits_in(t, a + 1, r - 1) && a < best) best = a;
+            }
+            /* \(0\d{2,3}\)[ -]? */
+            size_t r2 = r && sep_at(t, r - 1) ? r - 1 : r;
+            if (r2 >= l2 + 3 && t[r2 - 1] == ')') {
+                size_t a = r2 - 3 - l2;
+                if (t[a] == '(' && t[a + 1] == '0' && digits_in(t, a + 2, r2 - 1) && a < best)
+                    best = a;
+            }
+        }
+    }
+    return best;
+}
+
+/* \+[1-9](?:[ -]?\d){7,14}: units (an optional separator and a digit) read backwards, the
+ * most units that have "+[1-9]" before them. */
+static size_t st_e164(const char *t, size_t e)
+{
+    size_t p = e, best = NOSTART;
+    for (int k = 1; k <= 14; k++) {
+        if (p == 0 || !is_digit((unsigned char)t[p - 1])) break;
+        p--;
+        if (k >= 7) {
+            if (p >= 2 && t[p - 1] >= '1' && t[p - 1] <= '9' && t[p - 2] == '+') best = p - 2;
+            if (p >= 3 && sep_at(t, p - 1) && t[p - 2] >= '1' && t[p - 2] <= '9' &&
+                t[p - 3] == '+')
+                best = p - 3;
+        }
+        if (p && sep_at(t, p - 1)) p--;
+    }
+    return best;
+}
+
+/* (?:62|4|5[1-5]|2[2-7]|3[47]|35)\d{11,17}: the longest run of digits with a fitting
+ * prefix. */
+static size_t st_card(const char *t, size_t e)
+{
+    size_t run = 0;
+    while (run < 19 && run < e && is_digit((unsigned char)t[e - run - 1])) run++;
+    for (size_t len = run; len >= 12; len--) {
+        const char *s = t + e - len;
+        char c0 = s[0], c1 = s[1];
+        bool two = (c0 == '6' && c1 == '2') || (c0 == '5' && c1 >= '1' && c1 <= '5') ||
+                   (c0 == '2' && c1 >= '2' && c1 <= '7') ||
+                   (c0 == '3' && (c1 == '4' || c1 == '7' || c1 == '5'));
+        if ((two && len >= 13) || (c0 == '4' && len <= 18)) return e - len;
+    }
+    return NOSTART;
+}
+
+/* \d{4}[ -]\d{4}[ -]\d{4}[ -]\d{4} at t[s..s+19). */
+static bool grouped16(const char *t, size_t s)
+{
+    for (size_t g = 0; g < 4; g++) {
+        if (!digits_in(t, s + 5 * g, s + 5 * g + 4)) return false;
+        if (g < 3 && !sep_at(t, s + 5 * g + 4)) return false;
+    }
+    return true;
+}
+
+/* \d{4}[ -]\d{4}[ -]\d{4}[ -]\d{4}(?:[ -]?\d{1,3})?: the longest tail that leaves a grouped
+ * number before it. */
+static size_t st_card_grouped(const char *t, size_t e)
+{
+    for (size_t k = 3; k >= 1; k--) {
+        if (e < k || !digits_in(t, e - k, e)) continue;
+        size_t c = e - k;
+        if (c >= 20 && sep_at(t, c - 1) && grouped16(t, c - 20)) return c - 20;
+        if (c >= 19 && grouped16(t, c - 19)) return c - 19;
+    }
+    return e >= 19 && grouped16(t, e - 19) ? e - 19 : NOSTART;
+}
+
+static bool email_char(unsigned char c)
+{
+    return is_alnum(c) || c == '.' || c == '_' || c == '%' || c == '+' || c == '-';
+}
+
+/* [local]+@[domain]…: back over the domain to its '@' (the domain has none), then over the
+ * whole run of local-part characters. A run past EMAIL_SCAN_MAX bytes is longer than any
+ * address the validator accepts, and is dropped. */
+static size_t st_email(const char *t, size_t e)
+{
+    size_t lim = e > EMAIL_SCAN_MAX ? e - EMAIL_SCAN_MAX : 0, p = e;
+    while (p > lim && (is_alnum((unsigned char)t[p - 1]) || t[p - 1] == '.' || t[p - 1] == '-'))
+        p--;
+    if (p == lim || t[p - 1] != '@') return NOSTART;
+    size_t at_pos = p - 1, s = at_pos;
+    while (s > lim && email_char((unsigned char)t[s - 1])) s--;
+    if (s == at_pos || (s == lim && lim > 0 && email_char((unsigned char)t[lim - 1])))
+        return NOSTART;
+    return s;
+}
+
+/* \d{1,3}(?:\.\d{1,3}){3}: groups end at the dots; the first takes up to three digits. */
+static size_t st_ipv4(const char *t, size_t e)
+{
+    size_t p = e;
+    for (int g = 0; g < 4; g++) {
+        size_t d = 0;
+        while (p > 0 && d < 3 && is_digit((unsigned char)t[p - 1])) {
+            p--;
+            d++;
+        }
+        if (d == 0) return NOSTART;
+        if (g < 3) {
+            if (p == 0 || t[p - 1] != '.') return NOSTART;
+            p--;
+        }
+    }
+    return p;
+}
+
+/* [0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}: as many colon groups as there are (up to
+ * seven), then up to four hex digits of the first group. */
+static size_t st_ipv6(const char *t, size_t e)
+{
+    size_t q = e;
+    int colons = 0;
+    for (;;) {
+        size_t h = 0;
+        while (h < q && h < 5 && is_hex((unsigned char)t[q - h - 1])) h++;
+        size_t p = q - h;
+        if (colons == 0) {
+            if (h > 4 || p == 0 || t[p - 1] != ':') return NOSTART;
+            q = p - 1;
+            colons = 1;
+            continue;
+        }
+        if (h <= 4 && colons < 7 && p > 0 && t[p - 1] == ':') {
+            q = p - 1;
+            colons++;
+            continue;
+        }
+        if (colons < 2) return NOSTART;
+        return q - (h > 4 ? 4 : h);
+    }
+}
+
+static bool passport_letter(unsigned char c)
+{
+    return is_upper(c) && c != 'I' && c != 'O';
+}
+
+/* [EG]\d{8}|E[A-HJ-NP-Z]\d{7}|[DSP]E?\d{7}: nine characters if they fit, else eight. */
+static size_t st_passport(const char *t, size_t e)
+{
+    if (e >= 9) {
+        const char *s = t + e - 9;
+        if (((s[0] == 'E' || s[0] == 'G') && digits_in(s, 1, 9)) ||
+            (s[0] == 'E' && passport_letter((unsigned char)s[1]) && digits_in(s, 2, 9)) ||
+            ((s[0] == 'D' || s[0] == 'S' || s[0] == 'P') && s[1] == 'E' && digits_in(s, 2, 9)))
+            return e - 9;
+    }
+    if (e >= 8) {
+        const char *s = t + e - 8;
+        if ((s[0] == 'D' || s[0] == 'S' || s[0] == 'P') && digits_in(s, 1, 8)) return e - 8;
+    }
+    return NOSTART;
+}
+
+static bool is_province(const char *s)
+{
+    for (size_t i = 0; i < sizeof provinces / sizeof provinces[0]; i++)
+        if (memcmp(s, provinces[i], 3) == 0) return true;
+    return false;
+}
+
+/* The serial after the letter (and '·'), m bytes:
+ * [A-HJ-NP-Z0-9]{4}(?:[A-HJ-NP-Z0-9]|挂|学|警|港|澳)|[DF][A-HJ-NP-Z0-9]\d{4}|\d{5}[DF]. */
+static bool plate_serial(const char *r, size_t m)
+{
+    static const char *const suffix[] = {"挂", "学", "警", "港", "澳"};
+    if (m == 5 || m == 7) {
+        for (size_t k = 0; k < 4; k++)
+            if (!plate_char((unsigned char)r[k])) return false;
+        if (m == 5) return plate_char((unsigned char)r[4]);
+        for (size_t k = 0; k < 5; k++)
+            if (memcmp(r + 4, suffix[k], 3) == 0) return true;
+        return false;
+    }
+    if (m == 6)
+        return ((r[0] == 'D' || r[0] == 'F') && plate_char((unsigned char)r[1]) &&
+                digits_in(r, 2, 6)) ||
+               (digits_in(r, 0, 5) && (r[5] == 'D' || r[5] == 'F'));
+    return false;
+}
+
+/* Shape: (?:京|津|…|琼)[A-HJ-NP-Z](?:·)?(?:serial). The Hyperscan pattern starts at the letter
+ * (an alternation of 31 three-byte province characters is slow to scan in Chinese text, where
+ * their lead bytes are everywhere) and leaves the serial's forms to plate_serial; the
+ * province before the letter is checked here and the candidate starts there. */
+static size_t st_plate(const char *t, size_t e)
+{
+    size_t best = NOSTART;
+    for (size_t m = 5; m <= 7; m++) {
+        for (size_t dot = 0; dot <= 2; dot += 2) {
+            if (e < m + dot + 4) continue;
+            size_t l = e - m - dot - 1;
+            if (plate_letter((unsigned char)t[l]) &&
+                (dot == 0 || memcmp(t + l + 1, "\xC2\xB7", 2) == 0) &&
+                plate_serial(t + l + 1 + dot, m) && is_province(t + l - 3) && l - 3 < best)
+                best = l - 3;
+        }
+    }
+    return best;
+}
+
 #define PL "[A-HJ-NP-Z]"
 #define PC "[A-HJ-NP-Z0-9]"
 
+/* re: the Hyperscan pattern, reporting every end of the kind's shape (see the finders).
+ * group: the built-ins are compiled into NGROUPS databases scanned one after the other. One
+ * database of all of them scans at about a third of the speed on the bench/pii.sh corpus
+ * (digit-class patterns mixed with the e-mail, IPv6 and plate ones lose Hyperscan's
+ * acceleration); these groups were the quickest measured. */
+#define NGROUPS 3
 static const struct builtin {
     const char *re;
     an_pii_type type;
     kind k;
     double base; /* score before context */
+    unsigned group;
+    size_t (*start)(const char *t, size_t e);
 } builtins[] = {
-    {"\\d{17}[0-9Xx]", AN_PII_ID_CARD, K_ID, 0.85},
-    {"[0-9A-HJ-NPQRTUWXY]{2}\\d{6}[0-9A-HJ-NPQRTUWXY]{10}", AN_PII_USCC, K_USCC, 0.85},
-    {"(?:\\+86[ \\-]?|0086[ \\-]?)?1[3-9]\\d[ \\-]?\\d{4}[ \\-]?\\d{4}", AN_PII_PHONE, K_MOBILE,
-     0.7},
+    {"\\d{17}[0-9Xx]", AN_PII_ID_CARD, K_ID, 0.85, 0, st_len18},
+    {"[0-9A-HJ-NPQRTUWXY]{2}\\d{6}[0-9A-HJ-NPQRTUWXY]{10}", AN_PII_USCC, K_USCC, 0.85, 0, st_len18},
+    {"1[3-9]\\d[ \\-]?\\d{4}[ \\-]?\\d{4}", AN_PII_PHONE, K_MOBILE, 0.7, 0, st_mobile},
     {"(?:\\(0\\d{2,3}\\)[ \\-]?|0\\d{2,3}[ \\-])\\d{3,4}[ \\-]?\\d{4}", AN_PII_PHONE, K_LANDLINE,
-     0.5},
-    {"\\+[1-9](?:[ \\-]?\\d){7,14}", AN_PII_PHONE, K_E164, 0.5},
-    {"(?:62|4|5[1-5]|2[2-7]|3[47]|35)\\d{11,17}", AN_PII_BANK_CARD, K_CARD, 0.6},
+     0.5, 0, st_landline},
+    {"\\+[1-9](?:[ \\-]?\\d){7,14}", AN_PII_PHONE, K_E164, 0.5, 0, st_e164},
+    {"\\d{12}", AN_PII_BANK_CARD, K_CARD, 0.6, 0, st_card},
     {"\\d{4}[ \\-]\\d{4}[ \\-]\\d{4}[ \\-]\\d{4}(?:[ \\-]?\\d{1,3})?", AN_PII_BANK_CARD, K_CARD,
-     0.6},
-    {"3[47]\\d{2}[ \\-]\\d{6}[ \\-]\\d{5}", AN_PII_BANK_CARD, K_CARD, 0.6},
+     0.6, 0, st_card_grouped},
+    {"3[47]\\d{2}[ \\-]\\d{6}[ \\-]\\d{5}", AN_PII_BANK_CARD, K_CARD, 0.6, 0, st_amex},
     {"[A-Za-z0-9._%+\\-]+@[A-Za-z0-9\\-]+(?:\\.[A-Za-z0-9\\-]+)*\\.[A-Za-z]{2,}",
-     AN_PII_EMAIL, K_EMAIL, 0.9},
-    {"\\d{1,3}\\.\\d{1,3}\\.\\d{1,3}\\.\\d{1,3}", AN_PII_IPV4, K_IPV4, 0.6},
-    {"[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}", AN_PII_IPV6, K_IPV6, 0.7},
-    {"[EG]\\d{8}|E" PL "\\d{7}|[DSP]E?\\d{7}", AN_PII_PASSPORT, K_PASSPORT, 0.4},
+     AN_PII_EMAIL, K_EMAIL, 0.9, 2, st_email},
+    {"\\d{1,3}\\.\\d{1,3}\\.\\d{1,3}\\.\\d{1,3}", AN_PII_IPV4, K_IPV4, 0.6, 1, st_ipv4},
+    {"[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}", AN_PII_IPV6, K_IPV6, 0.7, 2, st_ipv6},
+    {"[DEGPS][A-Z0-9]?\\d{7}", AN_PII_PASSPORT, K_PASSPORT, 0.4, 1, st_passport},
     {"[A-Z0-9<]{9}\\d[A-Z<]{3}\\d{7}[MFX<]\\d{7}[A-Z0-9<]{14}[0-9<]\\d", AN_PII_PASSPORT, K_MRZ,
-     0.95},
-    {PROVINCES PL "(?:\xC2\xB7)?(?:" PC "{4}(?:" PC "|挂|学|警|港|澳)|[DF]" PC "\\d{4}|\\d{5}[DF])",
-     AN_PII_PLATE, K_PLATE, 0.7},
+     0.95, 1, st_mrz},
+    {PL "(?:\xC2\xB7)?" PC "{4}(?:" PC "{1,2}|挂|学|警|港|澳)", AN_PII_PLATE, K_PLATE, 0.7, 2,
+     st_plate},
 };
 #define N_BUILTIN (sizeof builtins / sizeof builtins[0])
 #define CUSTOM_BASE 1000u
@@ -508,7 +800,7 @@ size_t an_pii_rules_count(const an_pii_rules *r)
 }
 
 #define CUSTOM_FLAGS (HS_FLAG_SOM_LEFTMOST | HS_FLAG_UTF8 | HS_FLAG_UCP)
-#define BUILTIN_FLAGS (HS_FLAG_SOM_LEFTMOST)
+#define BUILTIN_FLAGS 0u
 #define DENY_FLAGS (HS_FLAG_SOM_LEFTMOST | HS_FLAG_CASELESS)
 
 int an_pii_rules_add_pattern(an_pii_rules *r, const char *spec, an_err *err)
@@ -643,12 +935,19 @@ out:
 /* ---- scanner ------------------------------------------------------------------------ */
 
 struct an_pii_scanner {
-    hs_database_t *db;
-    char **custom_names; /* index id - CUSTOM_BASE */
+    hs_database_t *groups[NGROUPS]; /* built-ins, end offsets only */
+    hs_database_t *custom;          /* custom patterns and deny terms, with starts; or NULL */
+    char **custom_names;            /* index id - CUSTOM_BASE */
     size_t n_custom;
     double min_score;
     unsigned context_chars;
 };
+
+static void free_dbs(an_pii_scanner *sc)
+{
+    for (int g = 0; g < NGROUPS; g++) hs_free_database(sc->groups[g]);
+    hs_free_database(sc->custom);
+}
 
 int an_pii_scanner_new(const an_pii_rules *r, const an_pii_opts *opts, an_pii_scanner **out,
                        an_err *err)
@@ -659,39 +958,55 @@ int an_pii_scanner_new(const an_pii_rules *r, const an_pii_opts *opts, an_pii_sc
     const char **exprs = an_xcalloc(n, sizeof *exprs);
     unsigned *flags = an_xcalloc(n, sizeof *flags);
     unsigned *ids = an_xcalloc(n, sizeof *ids);
-    size_t k = 0;
-    for (size_t i = 0; i < N_BUILTIN; i++, k++) {
-        exprs[k] = builtins[i].re;
-        flags[k] = BUILTIN_FLAGS;
-        ids[k] = (unsigned)i;
-    }
-    for (size_t i = 0; i < np; i++, k++) {
-        exprs[k] = r->pats[i].re;
-        flags[k] = CUSTOM_FLAGS;
-        ids[k] = CUSTOM_BASE + (unsigned)i;
-    }
-    for (size_t i = 0; i < nd; i++, k++) {
-        exprs[k] = r->deny[i];
-        flags[k] = DENY_FLAGS;
-        ids[k] = DENY_BASE;
-    }
-    hs_database_t *db = NULL;
+    an_pii_scanner *sc = an_xcalloc(1, sizeof *sc);
     hs_compile_error_t *ce = NULL;
     int rc = 0;
-    if (hs_compile_multi(exprs, flags, ids, (unsigned)n, HS_MODE_BLOCK, NULL, &db, &ce) !=
-        HS_SUCCESS) {
-        rc = an_err_set(err, ce && ce->expression >= (int)N_BUILTIN ? AN_EINVAL : AN_EINTERNAL,
-                        ce && ce->expression >= 0 ? exprs[ce->expression] : "pii",
-                        "the PII patterns do not compile together: %s",
-                        ce && ce->message ? ce->message : "unknown error");
-        hs_free_compile_error(ce);
+    for (unsigned g = 0; g < NGROUPS && rc == 0; g++) {
+        unsigned k = 0;
+        for (size_t i = 0; i < N_BUILTIN; i++) {
+            if (builtins[i].group != g) continue;
+            exprs[k] = builtins[i].re;
+            flags[k] = BUILTIN_FLAGS;
+            ids[k++] = (unsigned)i;
+        }
+        if (hs_compile_multi(exprs, flags, ids, k, HS_MODE_BLOCK, NULL, &sc->groups[g], &ce) !=
+            HS_SUCCESS) {
+            rc = an_err_set(err, AN_EINTERNAL,
+                            ce && ce->expression >= 0 ? exprs[ce->expression] : "pii",
+                            "the built-in PII patterns do not compile: %s",
+                            ce && ce->message ? ce->message : "unknown error");
+            hs_free_compile_error(ce);
+        }
+    }
+    if (rc == 0 && np + nd > 0) {
+        size_t k = 0;
+        for (size_t i = 0; i < np; i++, k++) {
+            exprs[k] = r->pats[i].re;
+            flags[k] = CUSTOM_FLAGS;
+            ids[k] = CUSTOM_BASE + (unsigned)i;
+        }
+        for (size_t i = 0; i < nd; i++, k++) {
+            exprs[k] = r->deny[i];
+            flags[k] = DENY_FLAGS;
+            ids[k] = DENY_BASE;
+        }
+        if (hs_compile_multi(exprs, flags, ids, (unsigned)k, HS_MODE_BLOCK, NULL, &sc->custom,
+                             &ce) != HS_SUCCESS) {
+            rc = an_err_set(err, AN_EINVAL,
+                            ce && ce->expression >= 0 ? exprs[ce->expression] : "pii",
+                            "the custom PII patterns do not compile together: %s",
+                            ce && ce->message ? ce->message : "unknown error");
+            hs_free_compile_error(ce);
+        }
     }
     free(exprs);
     free(flags);
     free(ids);
-    if (rc < 0) return rc;
-    an_pii_scanner *sc = an_xcalloc(1, sizeof *sc);
-    sc->db = db;
+    if (rc < 0) {
+        free_dbs(sc);
+        free(sc);
+        return rc;
+    }
     sc->n_custom = np;
     sc->custom_names = an_xcalloc(np ? np : 1, sizeof *sc->custom_names);
     for (size_t i = 0; i < np; i++) sc->custom_names[i] = an_xstrdup(r->pats[i].name);
@@ -705,7 +1020,7 @@ int an_pii_scanner_new(const an_pii_rules *r, const an_pii_opts *opts, an_pii_sc
 void an_pii_scanner_free(an_pii_scanner *sc)
 {
     if (!sc) return;
-    hs_free_database(sc->db);
+    free_dbs(sc);
     for (size_t i = 0; i < sc->n_custom; i++) free(sc->custom_names[i]);
     free(sc->custom_names);
     free(sc);
@@ -713,12 +1028,13 @@ void an_pii_scanner_free(an_pii_scanner *sc)
 
 typedef struct cand {
     unsigned id;
-    size_t from, to;
+    size_t from, to; /* from: NOSTART for a built-in until its finder has run */
 } cand;
 
 struct an_pii_ctx {
     const an_pii_scanner *sc;
-    hs_scratch_t *scratch;
+    hs_scratch_t *scratch; /* fits every database of sc */
+    size_t base;           /* offset of the piece the custom database scans */
     cand *cands;
     size_t n_cands, cap_cands;
     an_pii_finding *found;
@@ -729,8 +1045,13 @@ int an_pii_ctx_new(const an_pii_scanner *sc, an_pii_ctx **out, an_err *err)
 {
     *out = NULL;
     hs_scratch_t *scratch = NULL;
-    if (hs_alloc_scratch(sc->db, &scratch) != HS_SUCCESS)
-        return an_err_set(err, AN_ENOMEM, "pii", "cannot allocate Hyperscan scratch space");
+    for (int g = 0; g <= NGROUPS; g++) {
+        const hs_database_t *db = g < NGROUPS ? sc->groups[g] : sc->custom;
+        if (db && hs_alloc_scratch(db, &scratch) != HS_SUCCESS) {
+            hs_free_scratch(scratch);
+            return an_err_set(err, AN_ENOMEM, "pii", "cannot allocate Hyperscan scratch space");
+        }
+    }
     an_pii_ctx *c = an_xcalloc(1, sizeof *c);
     c->sc = sc;
     c->scratch = scratch;
@@ -747,26 +1068,33 @@ void an_pii_ctx_free(an_pii_ctx *ctx)
     free(ctx);
 }
 
-static int on_match(unsigned int id, unsigned long long from, unsigned long long to,
-                    unsigned int flags, void *ud)
+static void push_cand(an_pii_ctx *c, unsigned id, size_t from, size_t to)
 {
-    an_pii_ctx *c = ud;
     if (c->n_cands == c->cap_cands) {
         c->cap_cands = c->cap_cands ? 2 * c->cap_cands : 64;
         c->cands = an_xrealloc(c->cands, c->cap_cands * sizeof *c->cands);
     }
-    c->cands[c->n_cands++] = (cand){id, (size_t)from, (size_t)to};
+    c->cands[c->n_cands++] = (cand){id, from, to};
+}
+
+static int on_end(unsigned int id, unsigned long long from, unsigned long long to,
+                  unsigned int flags, void *ud)
+{
+    push_cand(ud, id, NOSTART, (size_t)to);
+    return 0;
+}
+
+static int on_custom(unsigned int id, unsigned long long from, unsigned long long to,
+                     unsigned int flags, void *ud)
+{
+    an_pii_ctx *c = ud;
+    push_cand(c, id, c->base + (size_t)from, c->base + (size_t)to);
     return 0;
 }
 
 static unsigned char at(const char *t, size_t len, size_t i)
 {
     return i < len ? (unsigned char)t[i] : 0;
-}
-
-static bool email_char(unsigned char c)
-{
-    return is_alnum(c) || c == '.' || c == '_' || c == '%' || c == '+' || c == '-';
 }
 
 /* The boundary rule of each kind: what may not touch the match on either side. A number
@@ -826,16 +1154,19 @@ static bool is_lower(unsigned char c)
 }
 
 /* True when one of words occurs in win[0..n); an English word must stand alone ("ip" is not
- * found in "ship"), a Chinese one may touch anything. */
+ * found in "ship"), a Chinese one may touch anything. The window is a few dozen bytes: a
+ * memchr for the first byte and a memcmp beat memmem's set-up. */
 static bool has_word(const char *win, size_t n, const char *const *words)
 {
     for (; *words; words++) {
-        size_t wl = strlen(*words);
-        const char *p = win, *end = win + n;
-        while (p < end && (p = memmem(p, (size_t)(end - p), *words, wl))) {
-            bool ok = !(is_lower((unsigned char)(*words)[0]) && p > win &&
-                        is_lower((unsigned char)p[-1])) &&
-                      !(is_lower((unsigned char)(*words)[wl - 1]) && p + wl < end &&
+        const char *w = *words;
+        size_t wl = strlen(w);
+        if (wl > n) continue;
+        const char *p = win, *last = win + n - wl, *end = win + n;
+        while (p <= last && (p = memchr(p, w[0], (size_t)(last - p) + 1))) {
+            bool ok = memcmp(p + 1, w + 1, wl - 1) == 0 &&
+                      !(is_lower((unsigned char)w[0]) && p > win && is_lower((unsigned char)p[-1])) &&
+                      !(is_lower((unsigned char)w[wl - 1]) && p + wl < end &&
                         is_lower((unsigned char)p[wl]));
             if (ok) return true;
             p++;
@@ -845,13 +1176,15 @@ static bool has_word(const char *win, size_t n, const char *const *words)
 }
 
 /* Presidio-style context: words of the type's lexicon within the window before the match
- * raise the score, words that mark other numbers (order, tracking, ISBN…) lower it. */
+ * raise the score, words that mark other numbers (order, tracking, ISBN…) lower it. With
+ * lines, the window stops at the start of the match's line. */
 static double context_score(const an_pii_scanner *sc, an_pii_type type, double base,
-                            const char *t, size_t b)
+                            const char *t, size_t b, bool lines)
 {
     char win[CTX_MAX_CHARS * 4];
     size_t p = b, count = 0;
     while (p > 0 && count < sc->context_chars) {
+        if (lines && t[p - 1] == '\n') break;
         p--;
         if (((unsigned char)t[p] & 0xC0) != 0x80) count++;
     }
@@ -885,8 +1218,34 @@ static bool beats(const an_pii_finding *a, const an_pii_finding *b)
     return a->type < b->type;
 }
 
-int an_pii_scan(an_pii_ctx *ctx, const char *text, size_t len, const an_pii_finding **out,
-                size_t *n, an_err *err)
+/* Custom patterns and deny terms may match '\n' (\s, [^…]), so with lines they are scanned
+ * line by line (without a trailing '\r', as the line reader gives lines), as a line alone
+ * would be. */
+static int scan_custom(an_pii_ctx *ctx, const char *text, size_t len, bool lines)
+{
+    const an_pii_scanner *sc = ctx->sc;
+    if (!lines) {
+        ctx->base = 0;
+        return hs_scan(sc->custom, text, (unsigned)len, 0, ctx->scratch, on_custom, ctx);
+    }
+    size_t ls = 0;
+    while (ls < len) {
+        const char *nl = memchr(text + ls, '\n', len - ls);
+        size_t le = nl ? (size_t)(nl - text) : len, ce = le;
+        if (ce > ls && text[ce - 1] == '\r') ce--;
+        if (ce > ls) {
+            ctx->base = ls;
+            hs_error_t e = hs_scan(sc->custom, text + ls, (unsigned)(ce - ls), 0, ctx->scratch,
+                                   on_custom, ctx);
+            if (e != HS_SUCCESS) return e;
+        }
+        ls = le + 1;
+    }
+    return HS_SUCCESS;
+}
+
+static int scan_text(an_pii_ctx *ctx, const char *text, size_t len, bool lines,
+                     const an_pii_finding **out, size_t *n, an_err *err)
 {
     const an_pii_scanner *sc = ctx->sc;
     ctx->n_cands = 0;
@@ -896,7 +1255,11 @@ int an_pii_scan(an_pii_ctx *ctx, const char *text, size_t len, const an_pii_find
     if (len == 0) return 0;
     if (len > 0xFFFFFFFFu)
         return an_err_set(err, AN_EINVAL, "pii", "text over 4 GiB cannot be scanned at once");
-    if (hs_scan(sc->db, text, (unsigned)len, 0, ctx->scratch, on_match, ctx) != HS_SUCCESS)
+    for (int g = 0; g < NGROUPS; g++)
+        if (hs_scan(sc->groups[g], text, (unsigned)len, 0, ctx->scratch, on_end, ctx) !=
+            HS_SUCCESS)
+            return an_err_set(err, AN_EINTERNAL, "pii", "Hyperscan failed to scan the text");
+    if (sc->custom && scan_custom(ctx, text, len, lines) != HS_SUCCESS)
         return an_err_set(err, AN_EINTERNAL, "pii", "Hyperscan failed to scan the text");
     for (size_t i = 0; i < ctx->n_cands; i++) {
         const cand *c = &ctx->cands[i];
@@ -912,15 +1275,16 @@ int an_pii_scan(an_pii_ctx *ctx, const char *text, size_t len, const an_pii_find
             base = CUSTOM_SCORE;
         } else {
             const struct builtin *bi = &builtins[c->id];
-            if (!bounded(bi->k, text, len, c->from, c->to) ||
-                !validate(bi->k, text + c->from, c->to - c->from))
+            f.bstart = bi->start(text, c->to);
+            if (f.bstart == NOSTART || !bounded(bi->k, text, len, f.bstart, c->to) ||
+                !validate(bi->k, text + f.bstart, c->to - f.bstart))
                 continue;
             f.type = bi->type;
             f.label = type_names[bi->type];
             base = bi->base;
         }
         if (f.bend <= f.bstart) continue;
-        f.score = context_score(sc, f.type, base, text, f.bstart);
+        f.score = context_score(sc, f.type, base, text, f.bstart, lines);
         if (f.score < sc->min_score || f.score <= 0) continue;
         if (ctx->n_found == ctx->cap_found) {
             ctx->cap_found = ctx->cap_found ? 2 * ctx->cap_found : 16;
@@ -932,7 +1296,8 @@ int an_pii_scan(an_pii_ctx *ctx, const char *text, size_t len, const an_pii_find
     qsort(ctx->found, ctx->n_found, sizeof *ctx->found, cmp_found);
     /* Overlaps: a sweep in start order keeps, of each overlapping pair, the one that beats
      * the other; the survivor meets the next candidate. A replacement starts at or after the
-     * one it replaces, so it cannot overlap what was kept before. */
+     * one it replaces, so it cannot overlap what was kept before. No finding spans a '\n' in
+     * lines mode, so overlapping findings share a line and the sweep is the per-line one. */
     size_t kept = 0;
     for (size_t i = 0; i < ctx->n_found; i++) {
         an_pii_finding *f = &ctx->found[i];
@@ -943,10 +1308,19 @@ int an_pii_scan(an_pii_ctx *ctx, const char *text, size_t len, const an_pii_find
         ctx->found[kept++] = *f;
     }
     ctx->n_found = kept;
-    /* Byte offsets to code points in one walk: count lead bytes. */
+    /* Byte offsets to code points: count lead bytes from the previous finding, or from the
+     * start of the finding's line when a '\n' comes between (lines mode), so that only the
+     * lines with findings are read. */
     size_t pos = 0, cp = 0;
     for (size_t i = 0; i < kept; i++) {
         an_pii_finding *f = &ctx->found[i];
+        if (lines && f->bstart > pos) {
+            const char *nl = memrchr(text + pos, '\n', f->bstart - pos);
+            if (nl) {
+                pos = (size_t)(nl - text) + 1;
+                cp = 0;
+            }
+        }
         for (; pos < f->bstart; pos++) cp += ((unsigned char)text[pos] & 0xC0) != 0x80;
         f->start = cp;
         for (; pos < f->bend; pos++) cp += ((unsigned char)text[pos] & 0xC0) != 0x80;
@@ -955,4 +1329,16 @@ int an_pii_scan(an_pii_ctx *ctx, const char *text, size_t len, const an_pii_find
     *out = ctx->found;
     *n = kept;
     return 0;
+}
+
+int an_pii_scan(an_pii_ctx *ctx, const char *text, size_t len, const an_pii_finding **out,
+                size_t *n, an_err *err)
+{
+    return scan_text(ctx, text, len, false, out, n, err);
+}
+
+int an_pii_scan_lines(an_pii_ctx *ctx, const char *buf, size_t len, const an_pii_finding **out,
+                      size_t *n, an_err *err)
+{
+    return scan_text(ctx, buf, len, true, out, n, err);
 }

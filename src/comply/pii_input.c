@@ -155,50 +155,172 @@ static bool looks_json(const char *p, size_t n)
     return i < n && (p[i] == '{' || p[i] == '[');
 }
 
+/* The next block of whole lines for the fast text path: 1 with [*p, *p + *n) holding one or
+ * more lines, each ended by '\n' except a last line at the end of the stream; 2 when the next
+ * line has no '\n' within AN_PII_MAX_LINE bytes (the caller reads it with an_pii_lines_next,
+ * in pieces); 0 at the end. r->line is left to the caller, which counts the lines. */
+#define BLOCK_READ (1u << 20)
+
+static int next_block(an_pii_lines *r, const char *name, const char **p, size_t *n, an_err *err)
+{
+    for (;;) {
+        size_t avail = r->end - r->start;
+        const char *nl = avail ? memrchr(r->buf + r->start, '\n', avail) : NULL;
+        if (nl || (r->eof && avail && avail < AN_PII_MAX_LINE)) {
+            size_t len = nl ? (size_t)(nl - (r->buf + r->start)) + 1 : avail;
+            *p = r->buf + r->start;
+            *n = len;
+            r->start += len;
+            return 1;
+        }
+        if (avail >= AN_PII_MAX_LINE) return 2;
+        if (r->eof) return 0;
+        if (r->start) {
+            memmove(r->buf, r->buf + r->start, avail);
+            r->end = avail;
+            r->start = 0;
+        }
+        if (r->cap - r->end < BLOCK_READ / 2) {
+            size_t cap = r->cap < BLOCK_READ ? BLOCK_READ : 2 * r->cap;
+            if (cap > AN_PII_MAX_LINE + BLOCK_READ) cap = AN_PII_MAX_LINE + BLOCK_READ;
+            if (cap > r->cap) {
+                r->buf = an_xrealloc(r->buf, cap);
+                r->cap = cap;
+            }
+        }
+        size_t got = fread(r->buf + r->end, 1, r->cap - r->end, r->f);
+        r->end += got;
+        if (got == 0) {
+            if (ferror(r->f))
+                return an_err_set(err, AN_EIO, name, "cannot read: %s", strerror(errno));
+            r->eof = true;
+        }
+    }
+}
+
+/* One line longer than AN_PII_MAX_LINE: scanned in pieces (a JSON line that long is an
+ * error). */
+static int long_line(an_pii_lines *r, scan_run *run, const char *name, an_pii_format fmt,
+                     an_err *err)
+{
+    const char *p = NULL;
+    size_t n = 0, base_cp = 0;
+    int rc;
+    do {
+        if ((rc = an_pii_lines_next(r, name, &p, &n, err)) != 1) return rc;
+        run->line = r->line;
+        if (fmt == AN_PII_JSONL || (fmt == AN_PII_AUTO && base_cp == 0 && looks_json(p, n)))
+            return an_err_set(err, AN_EINVAL, name, "line %lld is over %u MiB; a JSON line "
+                              "must be shorter (split the record)", (long long)r->line,
+                              AN_PII_MAX_LINE >> 20);
+        if ((rc = emit(run, NULL, p, n, base_cp)) != 0) return rc;
+        for (size_t i = 0; i < n; i++) base_cp += ((unsigned char)p[i] & 0xC0) != 0x80;
+    } while (r->more);
+    return 0;
+}
+
+/* A JSON line (fmt AUTO or JSONL): 1 when it was one and its strings were scanned, 0 when
+ * it does not parse (AUTO: then it is text), negative on an error. */
+static int json_line(scan_run *run, const char *name, an_pii_format fmt, const char *p,
+                     size_t n, an_err *err)
+{
+    char where[64];
+    snprintf(where, sizeof where, "line %lld", (long long)run->line);
+    an_err jerr;
+    json_t *j = an_json_parse(p, n, where, fmt == AN_PII_JSONL ? err : &jerr);
+    if (!j && fmt == AN_PII_JSONL) {
+        an_err_prefix_where(err, name);
+        return -AN_EINVAL;
+    }
+    if (!j) return 0;
+    int rc = an_pii_walk_strings(j, "", on_string, run);
+    json_decref(j);
+    return rc != 0 ? rc : 1;
+}
+
+/* The findings of a block, copied out of the context (a JSON line scans with the same
+ * context before the block's findings are all delivered). */
+typedef struct block_found {
+    an_pii_finding *f;
+    size_t n, cap;
+} block_found;
+
+/* A block of text lines (fmt TEXT or AUTO): one scan over the block, then the lines are
+ * walked to number them and to hand JSON lines (AUTO) to the JSON path; only lines with
+ * findings are read again. */
+static int text_block(scan_run *run, block_found *bf, an_pii_lines *r, const char *name,
+                      an_pii_format fmt, const char *p, size_t n, an_err *err)
+{
+    const an_pii_finding *f;
+    size_t nf;
+    int rc = an_pii_scan_lines(run->ctx, p, n, &f, &nf, err);
+    if (rc < 0) return rc;
+    if (nf > bf->cap) {
+        bf->cap = nf;
+        bf->f = an_xrealloc(bf->f, nf * sizeof *bf->f);
+    }
+    if (nf) memcpy(bf->f, f, nf * sizeof *f);
+    bf->n = nf;
+    size_t k = 0, ls = 0;
+    while (ls < n) {
+        const char *nl = memchr(p + ls, '\n', n - ls);
+        size_t le = nl ? (size_t)(nl - p) : n, ce = le;
+        if (ce > ls && p[ce - 1] == '\r') ce--;
+        run->line = ++r->line;
+        bool json_done = false;
+        if (fmt == AN_PII_AUTO && looks_json(p + ls, ce - ls)) {
+            if ((rc = json_line(run, name, fmt, p + ls, ce - ls, err)) < 0) return rc;
+            json_done = rc == 1;
+        }
+        for (; k < bf->n && bf->f[k].bstart < le; k++) {
+            if (json_done) continue;
+            an_pii_finding g = bf->f[k];
+            g.bstart -= ls;
+            g.bend -= ls;
+            an_pii_hit h = {&g, run->line, run->task, NULL, p + ls, ce - ls};
+            if ((rc = run->cb(run->ud, &h)) != 0) return rc;
+        }
+        ls = le + 1;
+    }
+    return 0;
+}
+
 int an_pii_scan_stream(an_pii_ctx *ctx, FILE *in, const char *name, an_pii_format fmt,
                        an_pii_hit_cb cb, void *ud, an_err *err)
 {
     an_pii_lines r;
     an_pii_lines_init(&r, in);
     scan_run run = {.ctx = ctx, .cb = cb, .ud = ud, .err = err};
-    const char *p;
-    size_t n, base_cp = 0;
     int rc;
-    while ((rc = an_pii_lines_next(&r, name, &p, &n, err)) == 1) {
-        run.line = r.line;
-        if (r.piece) {
-            if (fmt == AN_PII_JSONL || (fmt == AN_PII_AUTO && base_cp == 0 && looks_json(p, n))) {
+    if (fmt == AN_PII_JSONL) {
+        /* Every line is JSON: line by line. */
+        const char *p = NULL;
+        size_t n = 0;
+        while ((rc = an_pii_lines_next(&r, name, &p, &n, err)) == 1) {
+            run.line = r.line;
+            if (r.piece) {
                 rc = an_err_set(err, AN_EINVAL, name, "line %lld is over %u MiB; a JSON line "
                                 "must be shorter (split the record)", (long long)r.line,
                                 AN_PII_MAX_LINE >> 20);
                 break;
             }
-            if ((rc = emit(&run, NULL, p, n, base_cp)) != 0) break;
-            for (size_t i = 0; i < n; i++) base_cp += ((unsigned char)p[i] & 0xC0) != 0x80;
-            if (!r.more) base_cp = 0;
-            continue;
+            if (n == 0) continue;
+            if ((rc = json_line(&run, name, fmt, p, n, err)) < 0) break;
+            rc = 0;
         }
-        bool json = fmt == AN_PII_JSONL || (fmt == AN_PII_AUTO && looks_json(p, n));
-        if (json) {
-            if (fmt == AN_PII_JSONL && n == 0) continue;
-            char where[64];
-            snprintf(where, sizeof where, "line %lld", (long long)r.line);
-            an_err jerr;
-            json_t *j = an_json_parse(p, n, where, fmt == AN_PII_JSONL ? err : &jerr);
-            if (!j && fmt == AN_PII_JSONL) {
-                an_err_prefix_where(err, name);
-                rc = -AN_EINVAL;
-                break;
-            }
-            if (j) {
-                rc = an_pii_walk_strings(j, "", on_string, &run);
-                json_decref(j);
-                if (rc != 0) break;
-                continue;
-            }
-        }
-        if ((rc = emit(&run, NULL, p, n, 0)) != 0) break;
+        an_pii_lines_free(&r);
+        return rc;
     }
+    /* Text and auto: blocks of lines scanned at once. */
+    block_found bf = {0};
+    const char *p = NULL;
+    size_t n = 0;
+    while ((rc = next_block(&r, name, &p, &n, err)) > 0) {
+        rc = rc == 1 ? text_block(&run, &bf, &r, name, fmt, p, n, err)
+                     : long_line(&r, &run, name, fmt, err);
+        if (rc != 0) break;
+    }
+    free(bf.f);
     an_pii_lines_free(&r);
     return rc;
 }

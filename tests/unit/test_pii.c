@@ -1,7 +1,8 @@
 /* comply/pii: every validator on valid and invalid values (valid ones made here by computing
  * their check characters, so they are fictitious), the digit-boundary rule, context words
  * raising and lowering scores, code-point offsets in Chinese text with emoji, overlaps,
- * custom patterns and deny lists. */
+ * custom patterns and deny lists, where each kind's match starts (found by walking back from
+ * its end), many lines scanned at once as each line alone, and streams read in blocks. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 
 #include "comply/pii.h"
+#include "comply/pii_input.h"
 
 /* ---- values made by computing their check characters ---------------------------------- */
 
@@ -382,6 +384,251 @@ static void test_min_score(void **state)
     an_pii_scanner_free(sc);
 }
 
+/* The scanner learns only where a match ends and walks back to its start: the shapes where
+ * that walk has choices (optional prefixes and separators, variable lengths) give the whole
+ * value. */
+static void expect_one(fx *f, const char *text, an_pii_type type, const char *value)
+{
+    const an_pii_finding *r;
+    size_t n = scan(f, text, &r);
+    const char *v = strstr(text, value);
+    assert_non_null(v);
+    if (n != 1 || r[0].type != type || r[0].bstart != (size_t)(v - text) ||
+        r[0].bend != (size_t)(v - text) + strlen(value))
+        fail_msg("\"%s\": %zu findings, first [%zu,%zu) type %d; want \"%s\" type %d", text, n,
+                 n ? r[0].bstart : 0, n ? r[0].bend : 0, n ? (int)r[0].type : -1, value,
+                 (int)type);
+}
+
+static void test_starts(void **state)
+{
+    fx f = open_fx(NULL);
+    char c16[24], c19[24], amex[24], g16[32], g19[32], gamex[32], text[128];
+    expect_one(&f, "电话 +86 138-1234-5678。", AN_PII_PHONE, "+86 138-1234-5678");
+    expect_one(&f, "tel 0086-13812345678,", AN_PII_PHONE, "0086-13812345678");
+    expect_one(&f, "tel:13812345678", AN_PII_PHONE, "13812345678");
+    expect_one(&f, "座机(010) 6234-5678", AN_PII_PHONE, "(010) 6234-5678");
+    expect_one(&f, "座机 0755-2345678 ", AN_PII_PHONE, "0755-2345678");
+    expect_one(&f, "call +44 20 7946 0958!", AN_PII_PHONE, "+44 20 7946 0958");
+    make_card("622202123456789", c16);
+    make_card("622202123456789012", c19);
+    make_card("37828224631000", amex);
+    snprintf(g16, sizeof g16, "%.4s %.4s %.4s %.4s", c16, c16 + 4, c16 + 8, c16 + 12);
+    snprintf(g19, sizeof g19, "%.4s-%.4s-%.4s-%.4s-%.3s", c19, c19 + 4, c19 + 8, c19 + 12,
+             c19 + 16);
+    snprintf(gamex, sizeof gamex, "%.4s %.6s %.5s", amex, amex + 4, amex + 10);
+    const char *cards[] = {c16, c19, amex, g16, g19, gamex};
+    for (size_t i = 0; i < 6; i++) {
+        snprintf(text, sizeof text, "卡号：%s。", cards[i]);
+        expect_one(&f, text, AN_PII_BANK_CARD, cards[i]);
+    }
+    expect_one(&f, "mail: first.last+tag@mail.example.com.", AN_PII_EMAIL,
+               "first.last+tag@mail.example.com");
+    expect_one(&f, "ip 192.168.100.1,", AN_PII_IPV4, "192.168.100.1");
+    expect_one(&f, "host 2001:db8::8a2e:370:7334 up", AN_PII_IPV6, "2001:db8::8a2e:370:7334");
+    expect_one(&f, "host fe80:0:0:0:0:0:0:1 up", AN_PII_IPV6, "fe80:0:0:0:0:0:0:1");
+    expect_one(&f, "护照 DE1234567。", AN_PII_PASSPORT, "DE1234567");
+    expect_one(&f, "护照 P1234567。", AN_PII_PASSPORT, "P1234567");
+    expect_one(&f, "护照 EA1234567。", AN_PII_PASSPORT, "EA1234567");
+    expect_one(&f, "护照 G12345678。", AN_PII_PASSPORT, "G12345678");
+    expect_one(&f, "车牌 粤B·D12345 ", AN_PII_PLATE, "粤B·D12345");
+    expect_one(&f, "车牌 京A1234学。", AN_PII_PLATE, "京A1234学");
+    expect_one(&f, "车牌 沪A12345D。", AN_PII_PLATE, "沪A12345D");
+    expect_one(&f, "车牌：浙B12345", AN_PII_PLATE, "浙B12345");
+    /* A letter and serial after a character that is no province is no plate. */
+    const an_pii_finding *r;
+    assert_int_equal(scan(&f, "车牌 哈A12345", &r), 0);
+    close_fx(&f);
+}
+
+typedef struct line_find {
+    an_pii_finding f;
+    size_t line, line_off;
+} line_find;
+
+/* an_pii_scan_lines over text, each finding with its line (0-based) and where it starts. */
+static size_t scan_lines(fx *f, const char *text, line_find *out, size_t cap)
+{
+    const an_pii_finding *r;
+    size_t n;
+    an_err e;
+    assert_int_equal(an_pii_scan_lines(f->ctx, text, strlen(text), &r, &n, &e), 0);
+    assert_true(n <= cap);
+    for (size_t i = 0; i < n; i++) {
+        size_t line = 0, off = 0;
+        for (size_t b = 0; b < r[i].bstart; b++)
+            if (text[b] == '\n') {
+                line++;
+                off = b + 1;
+            }
+        out[i] = (line_find){r[i], line, off};
+    }
+    return n;
+}
+
+/* Every line of text scanned alone (without "\n" or "\r\n") gives what the scan of all
+ * lines at once gives for it. */
+static void same_as_each_line(fx *f, const char *text, const line_find *all, size_t n_all)
+{
+    size_t k = 0, line = 0;
+    for (const char *p = text;; line++) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        if (len && p[len - 1] == '\r') len--;
+        const an_pii_finding *r;
+        size_t n;
+        an_err e;
+        assert_int_equal(an_pii_scan(f->ctx, p, len, &r, &n, &e), 0);
+        for (size_t i = 0; i < n; i++, k++) {
+            assert_true(k < n_all);
+            assert_int_equal(all[k].line, line);
+            assert_int_equal(all[k].f.type, r[i].type);
+            assert_string_equal(all[k].f.label, r[i].label);
+            assert_int_equal(all[k].f.start, r[i].start);
+            assert_int_equal(all[k].f.end, r[i].end);
+            assert_int_equal(all[k].f.bstart - all[k].line_off, r[i].bstart);
+            assert_int_equal(all[k].f.bend - all[k].line_off, r[i].bend);
+            assert_true(all[k].f.score == r[i].score);
+        }
+        if (!nl) break;
+        p = nl + 1;
+    }
+    assert_int_equal(k, n_all);
+}
+
+static void test_scan_lines(void **state)
+{
+    fx f = open_fx(NULL);
+    char id[19], text[512];
+    make_id("11010519491231002", id);
+    snprintf(text, sizeof text,
+             "手机 13812345678\r\n"
+             "我😀的邮箱是 a@b.cn，%s\n"
+             "1381234\n5678 and 10.1.2\n.3 and a@b\n.cn\n"
+             "手机\n13912345678\n"
+             "\n"
+             "last 192.168.1.1",
+             id);
+    line_find all[16];
+    size_t n = scan_lines(&f, text, all, 16);
+    /* Values cut by a line end are not found; offsets are code points of each line. */
+    assert_int_equal(n, 5);
+    assert_int_equal(all[0].line, 0);
+    assert_int_equal(all[0].f.type, AN_PII_PHONE);
+    assert_int_equal(all[1].line, 1);
+    assert_int_equal(all[1].f.type, AN_PII_EMAIL);
+    assert_int_equal(all[1].f.start, 7);
+    assert_int_equal(all[1].f.end, 13);
+    assert_int_equal(all[2].f.type, AN_PII_ID_CARD);
+    assert_int_equal(all[2].f.start, 14);
+    assert_int_equal(all[2].f.end, 32);
+    assert_int_equal(all[3].line, 7);
+    assert_int_equal(all[3].f.start, 0);
+    assert_int_equal(all[4].line, 9);
+    assert_int_equal(all[4].f.type, AN_PII_IPV4);
+    assert_int_equal(all[4].f.start, 5);
+    /* A context word on the line before does not count. */
+    const an_pii_finding *r;
+    assert_int_equal(scan(&f, "13912345678", &r), 1);
+    assert_true(all[3].f.score == r[0].score);
+    assert_true(all[0].f.score > r[0].score);
+    same_as_each_line(&f, text, all, n);
+    close_fx(&f);
+
+    /* Custom patterns may match a line end ("\s"); with lines they do not. */
+    an_pii_rules *rules = an_pii_rules_new();
+    an_err e;
+    assert_int_equal(an_pii_rules_add_pattern(rules, "WS=a\\s+b", &e), 0);
+    assert_int_equal(an_pii_rules_add_deny(rules, "secret", 6, &e), 0);
+    f = open_fx(rules);
+    const char *t2 = "xa\nb\r\nc a  b and SECRET\nsecr\net a\r\n";
+    n = scan_lines(&f, t2, all, 16);
+    assert_int_equal(n, 2);
+    assert_string_equal(all[0].f.label, "WS");
+    assert_int_equal(all[0].line, 2);
+    assert_int_equal(all[0].f.start, 2);
+    assert_int_equal(all[0].f.end, 6);
+    assert_string_equal(all[1].f.label, "DENY");
+    same_as_each_line(&f, t2, all, n);
+    /* The same text as one string: the pattern matches across the line end. */
+    assert_int_equal(scan(&f, t2, &r), 3);
+    close_fx(&f);
+    an_pii_rules_free(rules);
+}
+
+typedef struct hits {
+    int64_t line[64];
+    const char *field[64];
+    size_t start[64];
+    size_t n;
+} hits;
+
+static int on_hit(void *ud, const an_pii_hit *h)
+{
+    hits *x = ud;
+    assert_true(x->n < 64);
+    x->line[x->n] = h->line;
+    x->field[x->n] = h->field ? "json" : NULL;
+    x->start[x->n] = h->f->start;
+    /* The hit's text is its line (or field): the byte offsets select the value. */
+    assert_true(h->f->bend <= h->text_len);
+    assert_true(h->text[h->f->bstart] == '1');
+    x->n++;
+    return 0;
+}
+
+/* A file of several read blocks (1 MiB each): line numbers run on across blocks, a JSON line
+ * goes to the JSON path, a line that only looks like JSON is text, a last line without "\n"
+ * is read. */
+static void test_stream_blocks(void **state)
+{
+    FILE *tf = tmpfile();
+    assert_non_null(tf);
+    const int lines = 40000;
+    for (int i = 1; i <= lines; i++) {
+        if (i == 20001)
+            fputs("{\"data\":{\"text\":\"手机 13812345678\"}}\n", tf);
+        else if (i == 20002)
+            fputs("{not json 13812345678\n", tf);
+        else if (i % 4000 == 0)
+            fprintf(tf, "第%d行 the quick brown fox 手机 13812345678\r\n", i);
+        else
+            fprintf(tf, "第%d行 the quick brown fox jumps over the lazy dog 今天天气很好\n", i);
+    }
+    fputs("end 13812345678", tf);
+    rewind(tf);
+    an_pii_scanner *sc;
+    an_pii_ctx *ctx;
+    an_err e;
+    assert_int_equal(an_pii_scanner_new(NULL, NULL, &sc, &e), 0);
+    assert_int_equal(an_pii_ctx_new(sc, &ctx, &e), 0);
+    hits x = {0};
+    assert_int_equal(an_pii_scan_stream(ctx, tf, "tmp", AN_PII_AUTO, on_hit, &x, &e), 0);
+    assert_int_equal(x.n, 13);
+    for (int k = 0; k < 5; k++) {
+        assert_int_equal(x.line[k], 4000 * (k + 1));
+        assert_null(x.field[k]);
+    }
+    assert_int_equal(x.line[5], 20001);
+    assert_non_null(x.field[5]);
+    assert_int_equal(x.start[5], 3);
+    assert_int_equal(x.line[6], 20002);
+    assert_null(x.field[6]);
+    assert_int_equal(x.start[6], 10);
+    assert_int_equal(x.line[11], 40000);
+    assert_int_equal(x.line[12], lines + 1);
+    /* Text format: the JSON line is text too. */
+    rewind(tf);
+    x.n = 0;
+    assert_int_equal(an_pii_scan_stream(ctx, tf, "tmp", AN_PII_TEXT, on_hit, &x, &e), 0);
+    assert_int_equal(x.n, 13);
+    assert_null(x.field[5]);
+    assert_int_equal(x.start[5], 20);
+    an_pii_ctx_free(ctx);
+    an_pii_scanner_free(sc);
+    fclose(tf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -399,6 +646,9 @@ int main(void)
         cmocka_unit_test(test_all_types),
         cmocka_unit_test(test_custom_and_deny),
         cmocka_unit_test(test_min_score),
+        cmocka_unit_test(test_starts),
+        cmocka_unit_test(test_scan_lines),
+        cmocka_unit_test(test_stream_blocks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
