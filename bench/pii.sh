@@ -27,6 +27,7 @@ while [ $# -gt 0 ]; do
     shift
 done
 PY=/usr/bin/python3
+export PYTHONDONTWRITEBYTECODE=1 # no __pycache__ beside bench/pii/*.py
 command -v rg >/dev/null || { echo "bench/pii.sh: needs ripgrep (scripts/deps.sh --test)" >&2; exit 1; }
 cmake -S "$SRC" -B "$B" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$B" -j2 --target annot >/dev/null
