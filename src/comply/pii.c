@@ -416,10 +416,10 @@ typedef enum kind {
  * does not end there. Because the finder checks the whole shape, the pattern given to
  * Hyperscan only has to report every end of the shape, and may report more: a mobile
  * number's optional +86 prefix, the card prefixes, the passport letters and the plate's
- * province and serial forms are left to the finders, which makes the databases quicker to compile and to scan. The shapes have fixed or
- * bounded lengths (an email's is cut at EMAIL_SCAN_MAX, far beyond what its validator
- * accepts), so a finder reads a few dozen bytes; none matches '\n', so no finder crosses a
- * line. */
+ * province and serial forms are left to the finders, which makes the databases quicker to
+ * compile and to scan. The shapes have fixed or bounded lengths (an email's is cut at
+ * EMAIL_SCAN_MAX, far beyond what its validator accepts), so a finder reads a few dozen
+ * bytes; none matches '\n', so no finder crosses a line. */
 #define NOSTART SIZE_MAX
 #define EMAIL_SCAN_MAX 512
 
@@ -1165,7 +1165,8 @@ static bool has_word(const char *win, size_t n, const char *const *words)
         const char *p = win, *last = win + n - wl, *end = win + n;
         while (p <= last && (p = memchr(p, w[0], (size_t)(last - p) + 1))) {
             bool ok = memcmp(p + 1, w + 1, wl - 1) == 0 &&
-                      !(is_lower((unsigned char)w[0]) && p > win && is_lower((unsigned char)p[-1])) &&
+                      !(is_lower((unsigned char)w[0]) && p > win &&
+                        is_lower((unsigned char)p[-1])) &&
                       !(is_lower((unsigned char)w[wl - 1]) && p + wl < end &&
                         is_lower((unsigned char)p[wl]));
             if (ok) return true;
