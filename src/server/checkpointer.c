@@ -73,7 +73,10 @@ int api_checkpointer_start(const char *db, api_checkpointer **out, an_err *err)
     *out = NULL;
     api_checkpointer *c = an_xcalloc(1, sizeof *c);
     int rc = an_store_open(db, &c->s, err);
+    /* Checkpoints copy pages file to file: its own cache need not hold them. */
+    if (rc == 0) rc = an_store_set_cache_kib(c->s, 1024, err);
     if (rc < 0) {
+        an_store_close(c->s);
         free(c);
         return rc;
     }

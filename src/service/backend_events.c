@@ -360,7 +360,10 @@ static void *worker(void *arg)
         bool want_count = w->recount;
         w->recount = false;
         pthread_mutex_unlock(&w->mu);
-        if (!s && an_store_open(w->location, &s, &e) < 0) {
+        /* Deliveries read a few rows: a small page cache keeps the server small. */
+        if (!s && (an_store_open(w->location, &s, &e) < 0 ||
+                   an_store_set_cache_kib(s, 1024, &e) < 0)) {
+            an_store_close(s);
             fprintf(stderr, "annot serve: ML backends: cannot open the workspace: %s\n", e.msg);
             s = NULL;
             if (ev) atomic_fetch_add(&w->dropped, 1);

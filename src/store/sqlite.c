@@ -945,6 +945,14 @@ void an_store_rollback(an_store *s)
     discard(s);
 }
 
+int an_store_set_cache_kib(an_store *s, int kib, an_err *err)
+{
+    if (kib < 64) kib = 64;
+    char sql[64];
+    snprintf(sql, sizeof sql, "PRAGMA cache_size = -%d", kib);
+    return sq_exec_sql(s, sql, err, "setting the page cache size");
+}
+
 int an_store_set_synchronous(an_store *s, bool full, an_err *err)
 {
     return sq_exec_sql(s, full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL", err,

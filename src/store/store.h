@@ -49,6 +49,11 @@ int an_store_end(an_store *s, int rc, an_err *err);
  * commit covers many writes. */
 int an_store_set_synchronous(an_store *s, bool full, an_err *err);
 
+/* Caps this handle's page cache at kib KiB (default 32 MiB per handle). A server keeps
+ * several handles (one per request thread, the writer, background threads): those that read
+ * little or only append are given less, so the process stays small. */
+int an_store_set_cache_kib(an_store *s, int kib, an_err *err);
+
 /* The time the open write transaction gives rows stored without one (ISO 8601 UTC, as
  * created_at): its start. "" outside a write transaction. */
 const char *an_store_tx_time(const an_store *s);
