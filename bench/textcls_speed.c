@@ -2,7 +2,7 @@
  * libannotlib): N generated short texts (default 100,000; templates with a class word, a
  * tenth of them Chinese, like bench/predict/gen.py), two classes.
  *
- * Prints one line per measurement, best of three runs each:
+ * Prints one line per measurement in CPU seconds, best of three runs each:
  *   features     an_features alone
  *   predict      an_features + an_linear_logits + softmax (the model's scoring, no JSON)
  *   predict_ops  the predictor's predict op in batches of 256 (+ the result JSON per task)
@@ -25,10 +25,12 @@ static const char CFG[] = "<View><Text name=\"text\" value=\"$text\"/>"
                           "<Choice value=\"positive\"/><Choice value=\"negative\"/></Choices>"
                           "</View>";
 
+/* CPU time of this process (one thread): what a core spends, which stays meaningful when
+ * other work shares the machine; wall time would count the waits for the core too. */
 static double now(void)
 {
     struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
     return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 

@@ -4,7 +4,8 @@
 # predict op with its result JSON), training (the whole train op with 1 epoch, and the cost
 # of one more epoch). The end-to-end `annot predict` rate (with the store) is bench/predict.sh.
 #   bench/textcls_speed.sh [--texts N] [--build DIR]
-# Builds a Release tree (default build/bench-textcls), pins the driver to one core.
+# Builds a Release tree (default build/bench-textcls), pins the driver to one core and times
+# CPU seconds (best of three), so that other work on the machine inflates the figures less.
 set -eu
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 N=100000
