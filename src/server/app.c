@@ -29,6 +29,11 @@ static void close_store(void *p)
     an_store_close(p);
 }
 
+/* Page cache of each request thread's handle: what they read most (tokens, projects, the
+ * tasks being worked on, the upper levels of the big B-trees) stays cached, while the
+ * process stays under 100 MB with two request threads and the writer (bench/server.sh). */
+enum { REQUEST_CACHE_KIB = 16384 };
+
 an_store *api_store(an_app *app, an_http_resp *resp)
 {
     an_store *s = pthread_getspecific(app->store_key);
@@ -40,7 +45,8 @@ an_store *api_store(an_app *app, an_http_resp *resp)
         return NULL;
     }
     /* A request's commit must not run a checkpoint (an fsync): the checkpointer does. */
-    if (an_store_set_autocheckpoint(s, false, api_checkpointer_note, app->checkpointer, &e) < 0) {
+    if (an_store_set_autocheckpoint(s, false, api_checkpointer_note, app->checkpointer, &e) < 0 ||
+        an_store_set_cache_kib(s, REQUEST_CACHE_KIB, &e) < 0) {
         an_store_close(s);
         api_fail(resp, &e, 500);
         return NULL;
