@@ -5,8 +5,8 @@
 #   bench/media.sh [--pages N] [--clips N] [--keep]
 # Builds a Release tree in build/bench-media. Each figure subtracts a one-task run with as
 # many workers, so the models' start-up (Tesseract ~0.3 s, PocketSphinx ~1 s per worker) is reported apart from
-# the per-task cost. No baseline program is installed on these machines (no tesseract or
-# pocketsphinx command line tools), so no ratio is printed.
+# the per-task cost. OCR's baseline is Tesseract alone on the same pages through its C API
+# (bench/media/ocr_baseline.c, compiled here); ASR has none (no pocketsphinx tool installed).
 set -eu
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 PAGES=12
@@ -81,6 +81,16 @@ for w in 1 2; do
 print("ocr  %d pages, %s worker(s)%s: %.2f s, %.2f pages/s after start-up (1 page %.2f s)" % (n, w, "" if env == "X=1" else ", " + env, all, (n - 1) / max(all - one, 1e-9), one))' "$one" "$all" "$PAGES" "$w" "$env"
     done
 done
+# The baseline: Tesseract alone on the same pages (bench/media/ocr_baseline.c), one thread,
+# beside annot's ocr model with one worker and one thread: annot's overhead per page.
+cc -O2 -o ocr_baseline "$SRC/bench/media/ocr_baseline.c" $(pkg-config --cflags --libs tesseract lept)
+base=$(OMP_THREAD_LIMIT=1 ./ocr_baseline page*.png)
+one=$(secs ocr1 ocr ob1 1 OMP_THREAD_LIMIT=1)
+all=$(secs ocr ocr ob1 1 OMP_THREAD_LIMIT=1)
+$PY -c 'import sys; base = sys.argv[1].split(); one, all, n = float(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
+b = float(base[1]); a = (all - one) / (n - 1)
+print("ocr  per page after start-up, 1 thread: Tesseract alone %.3f s, annot ocr %.3f s: annot overhead %+.1f %%" % (b, a, 100 * (a / b - 1)))' "$base" "$one" "$all" "$PAGES"
+
 for w in 1 2; do
     one=$(secs asr1 asr "a$w" "$w" X=1)
     all=$(secs asr asr "a$w" "$w" X=1)
