@@ -1927,6 +1927,12 @@ int sq_step_one(an_store *s, sqlite3_stmt *st, an_err *err, const char *doing)
 /* Runs a query with integer parameters, calling row for each row; a non-zero return from
  * row stops and is returned. The statement is cached per handle (sq_sql_acquire), and the
  * callback may use the store, even to run the same query. */
+int sq_int_row(sqlite3_stmt *st, void *ctx)
+{
+    *(int64_t *)ctx = sqlite3_column_int64(st, 0);
+    return 1;
+}
+
 int sq_each_row(an_store *s, const char *sql, const int64_t *params, int n_params, row_fn row,
                 void *ctx, an_err *err, const char *doing)
 {

@@ -125,12 +125,6 @@ done:
     return rc;
 }
 
-static int count_row(sqlite3_stmt *st, void *ctx)
-{
-    *(int64_t *)ctx = sqlite3_column_int64(st, 0);
-    return 1;
-}
-
 int an_store_embedding_count(an_store *s, int64_t project_id, const char *field, int64_t *out,
                              an_err *err)
 {
@@ -144,7 +138,7 @@ int an_store_embedding_count(an_store *s, int64_t project_id, const char *field,
     sqlite3_bind_text(st, 2, field, -1, SQLITE_STATIC);
     rc = sq_step_one(s, st, err, "counting embeddings");
     if (rc == 1) {
-        count_row(st, out);
+        *out = sqlite3_column_int64(st, 0);
         rc = 0;
     }
     sq_sql_release(s, st);

@@ -147,9 +147,11 @@ int sq_write_texts(an_store *s, const char *sql, int64_t id, const char *const *
 int sq_stmt_run(an_store *s, sqlite3_stmt *st, an_err *err, const char *doing);
 /* Steps once: 1 with a row, 0 when there is none (statement reset), < 0 on error. */
 int sq_step_one(an_store *s, sqlite3_stmt *st, an_err *err, const char *doing);
+typedef int (*row_fn)(sqlite3_stmt *st, void *ctx);
+/* A row_fn for single-integer queries: stores column 0 into the int64_t at ctx and stops. */
+int sq_int_row(sqlite3_stmt *st, void *ctx);
 /* Runs sql with integer parameters, calling row for each row; a non-zero return from row
  * stops and is returned. The callback may use the store, even to run the same query. */
-typedef int (*row_fn)(sqlite3_stmt *st, void *ctx);
 int sq_each_row(an_store *s, const char *sql, const int64_t *params, int n_params, row_fn row,
                 void *ctx, an_err *err, const char *doing);
 int sq_exec_sql(an_store *s, const char *sql, an_err *err, const char *doing);

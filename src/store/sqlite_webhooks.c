@@ -6,7 +6,7 @@
 #include "store/webhooks.h"
 
 #define HOOK_COLUMNS                                                                               \
-    "id, project_id, url, send_payload, send_for_all_actions, actions, headers, is_active, "      \
+    "id, project_id, url, send_payload, send_for_all_actions, actions, headers, is_active, "       \
     "created_by, created_at, updated_at"
 
 void an_webhook_clear(an_webhook *w)
@@ -51,8 +51,7 @@ static int no_hook(an_err *err, int64_t id)
 
 static int check_fields(const an_webhook *w, an_err *err)
 {
-    if (!w->url || !*w->url)
-        return an_err_set(err, AN_EINVAL, "url", "a webhook needs a URL");
+    if (!w->url || !*w->url) return an_err_set(err, AN_EINVAL, "url", "a webhook needs a URL");
     return 0;
 }
 
@@ -165,8 +164,8 @@ static int hook_row(sqlite3_stmt *st, void *ctx)
     return c->cb(c->ud, &w);
 }
 
-int an_store_webhook_list(an_store *s, an_webhook_scope scope, int64_t project_id,
-                          an_webhook_cb cb, void *ud, an_err *err)
+int an_store_webhook_list(an_store *s, an_webhook_scope scope, int64_t project_id, an_webhook_cb cb,
+                          void *ud, an_err *err)
 {
     hook_cb_ctx c = {cb, ud};
     const char *sql;
@@ -178,21 +177,17 @@ int an_store_webhook_list(an_store *s, an_webhook_scope scope, int64_t project_i
         sql = "SELECT " HOOK_COLUMNS " FROM webhooks WHERE is_active AND (project_id IS NULL "
               "OR project_id = ?1) ORDER BY id";
         break;
-    default: sql = "SELECT " HOOK_COLUMNS " FROM webhooks WHERE ?1 = ?1 ORDER BY id"; break;
+    default:
+        sql = "SELECT " HOOK_COLUMNS " FROM webhooks WHERE ?1 = ?1 ORDER BY id";
+        break;
     }
     return sq_each_row(s, sql, &project_id, 1, hook_row, &c, err, "listing webhooks");
-}
-
-static int count_row(sqlite3_stmt *st, void *ctx)
-{
-    *(int64_t *)ctx = sqlite3_column_int64(st, 0);
-    return 1;
 }
 
 int an_store_webhook_active_count(an_store *s, int64_t *out, an_err *err)
 {
     *out = 0;
-    int rc = sq_each_row(s, "SELECT count(*) FROM webhooks WHERE is_active", NULL, 0, count_row,
+    int rc = sq_each_row(s, "SELECT count(*) FROM webhooks WHERE is_active", NULL, 0, sq_int_row,
                          out, err, "counting webhooks");
     return rc < 0 ? rc : 0;
 }
