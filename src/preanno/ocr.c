@@ -13,6 +13,7 @@
  * default 0), "psm" (Tesseract's page segmentation mode 1..13; default 3, automatic),
  * "max_pixels" (refuse larger images; default 40e6), "tessdata" (the folder of the
  * .traineddata files; default Tesseract's own). */
+#include <dlfcn.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -119,6 +120,31 @@ static int vips_status;
 static void vips_start(void)
 {
     vips_status = vips_init("annot");
+}
+
+/* Debian's Tesseract is built with OpenMP and runs its LSTM's loops on as many threads as
+ * there are cores. Beside annot's own workers (one Tesseract each) that only adds contention:
+ * on a 2-core machine one worker read a page 2.4x slower with OpenMP's threads than without
+ * (bench/media.sh). So each worker turns OpenMP's parallel regions off for itself, which is
+ * what OMP_THREAD_LIMIT=1 does for a whole process; parallelism comes from --workers. The
+ * OpenMP runtime is Tesseract's dependency, not annot's, so it is looked up rather than
+ * linked: a Tesseract built without OpenMP simply has nothing to turn off. The setting
+ * belongs to the calling thread in libgomp, hence once per worker thread. */
+static pthread_once_t omp_once = PTHREAD_ONCE_INIT;
+static void (*omp_set_levels)(int);
+static _Thread_local bool omp_single;
+
+static void omp_find(void)
+{
+    *(void **)&omp_set_levels = dlsym(RTLD_DEFAULT, "omp_set_max_active_levels");
+}
+
+static void tesseract_single_thread(void)
+{
+    if (omp_single) return;
+    pthread_once(&omp_once, omp_find);
+    if (omp_set_levels) omp_set_levels(0);
+    omp_single = true;
 }
 
 static void ocr_close(void *state)
@@ -328,6 +354,7 @@ static int ocr_one(ocr_state *s, const an_pred_task *t, an_pred_out *o)
     if (!rc) rc = decode_grey(path.p, s->max_pixels, where, &px, &w, &h, &o->err);
     an_buf_free(&path);
     if (rc) return rc;
+    tesseract_single_thread();
     TessBaseAPISetImage(s->api, px, w, h, 1, w);
     if (TessBaseAPIRecognize(s->api, NULL) != 0) {
         g_free(px);
