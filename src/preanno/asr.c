@@ -319,6 +319,7 @@ static int asr_predict(void *state, const an_pred_task *tasks, size_t n, an_pred
 
 const an_predictor_ops an_asr_ops = {
     .name = "asr",
+    .batch = 1,
     .summary = "speech: PocketSphinx (US English) transcript and word segments with times",
     .check_control = asr_check_control,
     .open = asr_open,

@@ -427,6 +427,7 @@ static int ocr_predict(void *state, const an_pred_task *tasks, size_t n, an_pred
 
 const an_predictor_ops an_ocr_ops = {
     .name = "ocr",
+    .batch = 1,
     .summary = "text in images: Tesseract (eng, chi_sim) word or line boxes with their text",
     .check_control = ocr_check_control,
     .open = ocr_open,

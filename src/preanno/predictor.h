@@ -74,6 +74,10 @@ void an_trained_free(an_trained *t);
 typedef struct an_predictor_ops {
     const char *name;    /* registry name, also the prefix of its versions ("textcls-3") */
     const char *summary; /* one line for listings */
+    /* Tasks a worker takes at a time (0: the runner's default, 256). A model that spends
+     * seconds on each task (a page to read, a clip to transcribe) takes one, so that every
+     * worker has work until the end instead of one holding a batch of all the tasks. */
+    unsigned batch;
     /* Checks that the model can answer control of cfg (AN_EINVAL naming the control when it
      * cannot, e.g. not a single-choice Choices control on a Text object). */
     int (*check_control)(const an_config *cfg, const an_control *control, an_err *err);

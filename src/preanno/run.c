@@ -411,7 +411,7 @@ int an_predict_run(an_store *s, const an_project *p, const an_predict_opts *o,
     atomic_init(&r.skipped, 0);
     if (!rc) rc = an_store_open(o->location, &r.ws, err);
     if (!rc) {
-        size_t bs = o->batch_size ? o->batch_size : BATCH_DEFAULT;
+        size_t bs = o->batch_size ? o->batch_size : ops->batch ? ops->batch : BATCH_DEFAULT;
         out->failures = an_xcalloc(AN_PREDICT_FAILURES_MAX, sizeof *out->failures);
         an_queue_init(&r.work, 2 * (size_t)o->workers, QUEUE_BYTES);
         an_queue_init(&r.done, 2 * (size_t)o->workers + 2, QUEUE_BYTES);

@@ -38,7 +38,7 @@ typedef struct an_predict_opts {
     int workers;          /* 1..AN_PREDICT_WORKERS_MAX */
     bool only_unlabeled;  /* skip tasks with a non-cancelled annotation */
     double min_score;     /* predictions scoring below are not stored; 0: store all */
-    size_t batch_size;    /* tasks per worker batch; 0: 256 */
+    size_t batch_size;    /* tasks per worker batch; 0: the model's own (ops->batch), else 256 */
     size_t tx_size;       /* predictions per transaction; 0: 2000 */
     bool progress;        /* a progress bar on stderr (when it is a terminal) */
     int64_t user_id;      /* for the audit entries; 0: the system */
