@@ -2,18 +2,29 @@
 # annot serve benchmarks: request rates and latencies of the REST API under wrk, single
 # requests on a project of 1,000,000 tasks, the server's peak memory, and nginx serving a
 # file of the same bytes as one task's JSON with the same wrk settings (the baseline).
+# Two kinds of load rows:
+#   (saturation, wrk)  closed loop: each connection sends its next request when an answer
+#                      arrives, so the server is always saturated; the rate is the maximum
+#                      and the p99 is the queueing tail at that maximum.
+#   (open loop)        bench/server/loadgen.c offers requests at a constant rate whatever
+#                      the answers do, and counts each latency from the moment the request
+#                      was due (a stall's delayed requests are counted, not omitted); this
+#                      is how "N/s with p99 <= X" targets are measured.
 # Prints a table; bench/README.md ("Server") keeps the figures.
 #
 # Usage: bench/server.sh [--tasks N] [--small N] [--duration S] [--connections C]
-#                        [--threads T] [--keep]
+#                        [--threads T] [--rate-get R] [--rate-post R] [--keep]
 #   --tasks N        tasks in the big project (default 1000000)
 #   --small N        tasks in the project the wrk runs read and annotate (default 10000)
-#   --duration S     seconds per wrk run (default 10)
-#   --connections C  wrk connections (default 64); --threads T wrk threads (default 2)
+#   --duration S     seconds per wrk run and per rate run (default 10; rate runs add 1 s
+#                    of warm-up that is not counted)
+#   --connections C  wrk and loadgen connections (default 64); --threads T wrk threads (default 2)
+#   --rate-get R     requests/s of the open-loop GET rows, annot's and nginx's (default 20000)
+#   --rate-post R    requests/s of the open-loop POST row (default 5000)
 #   --keep           keep the temporary folder (workspace, logs, generated files)
-# Needs wrk, nginx, curl and python3 (scripts/deps.sh --test installs them). wrk, nginx and
-# annot run on the same machine and share its cores. Exits non-zero only when something
-# could not be run, never because a target is missed.
+# Needs wrk, nginx, curl, python3 and a C compiler (scripts/deps.sh --test installs them).
+# wrk or loadgen, nginx and annot run on the same machine and share its cores. Exits non-zero
+# only when something could not be run, never because a target is missed.
 set -eu
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -26,6 +37,8 @@ SMALL=10000
 DUR=10
 CONNS=64
 WTHREADS=2
+RATE_GET=20000
+RATE_POST=5000
 KEEP=0
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -34,8 +47,10 @@ while [ $# -gt 0 ]; do
     --duration) DUR=$2; shift 2 ;;
     --connections) CONNS=$2; shift 2 ;;
     --threads) WTHREADS=$2; shift 2 ;;
+    --rate-get) RATE_GET=$2; shift 2 ;;
+    --rate-post) RATE_POST=$2; shift 2 ;;
     --keep) KEEP=1; shift ;;
-    *) echo "usage: bench/server.sh [--tasks N] [--small N] [--duration S] [--connections C] [--threads T] [--keep]" >&2; exit 2 ;;
+    *) echo "usage: bench/server.sh [--tasks N] [--small N] [--duration S] [--connections C] [--threads T] [--rate-get R] [--rate-post R] [--keep]" >&2; exit 2 ;;
     esac
 done
 
@@ -43,7 +58,7 @@ die() {
     echo "bench/server.sh: $*" >&2
     exit 1
 }
-for tool in wrk nginx curl python3; do
+for tool in wrk nginx curl python3 cc; do
     command -v "$tool" >/dev/null 2>&1 || [ -x "/usr/sbin/$tool" ] ||
         die "$tool is missing; scripts/deps.sh --test installs it"
 done
@@ -69,6 +84,12 @@ trap cleanup EXIT
 export ANNOT_DB="$T/ws.db"
 CFG="$TOP/demo/configs/reviews.xml"
 cd "$T"
+# The open-loop generator; it also refuses bad --rate-* values before anything is prepared.
+cc -O2 -std=c11 -Wall -Wextra -o loadgen "$HERE/loadgen.c" -lm 2>loadgen-cc.log ||
+    die "cannot compile bench/server/loadgen.c: $(cat loadgen-cc.log)"
+for r in "$RATE_GET" "$RATE_POST"; do
+    case "$r" in '' | *[!0-9]*) die "--rate-get/--rate-post need a whole number of requests/s, not '$r'" ;; esac
+done
 
 # ---- workspace -------------------------------------------------------------------------------
 echo "preparing: $SMALL + $BIG tasks, users and tokens in $T" >&2
@@ -143,6 +164,25 @@ wrk_run() {
     W_ERRS=$errs
 }
 
+# lg_run NAME HOSTPORT RATE MODE FIRST COUNT [PROJECT]: the same with loadgen at RATE
+# requests/s (open loop) for 1 s of warm-up plus DUR s; sets W_* likewise, and LG_NOTE to a
+# warning when the generator itself could not keep the schedule (its figures are then not
+# valid: the row says so instead of the script stopping).
+lg_run() {
+    local name=$1 hp=$2 rate=$3 mode=$4 first=$5 count=$6 proj=${7:-0} rc=0
+    ./loadgen --host "${hp%:*}" --port "${hp##*:}" --connections "$CONNS" --rate "$rate" \
+        --duration "$DUR" "$mode" "$TOKEN" "$first" "$count" "$proj" >"lg-$name.txt" 2>&1 || rc=$?
+    [ $rc -eq 0 ] || [ $rc -eq 3 ] || die "loadgen ($name) failed: $(cat "lg-$name.txt")"
+    local line
+    line=$(grep '^WRK ' "lg-$name.txt") || die "loadgen ($name) printed no summary: $(cat "lg-$name.txt")"
+    eval "$(echo "${line#WRK }" | tr ' ' '\n' | sed 's/^/W_/')"
+    local errs=$((W_err_connect + W_err_read + W_err_write + W_err_status + W_err_timeout))
+    [ $((errs * 100)) -le "$W_requests" ] ||
+        die "loadgen ($name): $errs errors in $W_requests requests: $(cat "lg-$name.txt")"
+    LG_NOTE=""
+    [ $rc -eq 0 ] || LG_NOTE="; NOT VALID: the generator fell $(ms "$W_gen_lag_us") ms behind its schedule"
+}
+
 ms() { awk -v u="$1" 'BEGIN{printf "%.2f", u / 1000}'; }
 # ge A B / le A B: numeric comparisons of decimals, printing "yes" or "NO".
 ge() { awk -v a="$1" -v b="$2" 'BEGIN{print (a >= b) ? "yes" : "NO"}'; }
@@ -150,7 +190,13 @@ le() { awk -v a="$1" -v b="$2" 'BEGIN{print (a <= b) ? "yes" : "NO"}'; }
 lt() { awk -v a="$1" -v b="$2" 'BEGIN{print (a < b) ? "yes" : "NO"}'; }
 
 ROWS=()
-row() { ROWS+=("$(printf '%-44s %10s %9s %9s %9s  %s' "$@")"); }
+row() { ROWS+=("$(printf '%-58s %10s %9s %9s %9s  %s' "$@")"); }
+# kept RATE DONE: whether the answers per second reached the offered rate (99 % of it: the
+# answers counted in the window differ from the requests due in it by those in flight at
+# its two ends).
+kept() { awk -v r="$1" -v d="$2" 'BEGIN{print (d >= 0.99 * r) ? "yes" : "NO"}'; }
+# open-loop details for a row: the tail beyond p99 and whatever was not answered in time.
+lg_more() { echo "p99.9 $(ms "$W_p999_us") ms, late $W_late, unanswered at end $((W_inflight + W_queued))"; }
 
 hwm() { sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$SERVER/status"; }
 rss() { sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$SERVER/status"; }
@@ -181,7 +227,7 @@ echo "measuring (wrk -t$WTHREADS -c$CONNS -d${DUR}s --latency; each run ${DUR} s
 wrk_run get "$HOSTPORT" task "$SMALL_FIRST" "$SMALL" "$SMALL_P"
 GET_RPS=$W_RPS
 GET_P99=$(ms "$W_p99_us")
-row "GET /api/tasks/{id} ($SMALL tasks)" "$GET_RPS" "$(ms "$W_p50_us")" "$GET_P99" "$(ms "$W_max_us")" \
+row "GET /api/tasks/{id} ($SMALL tasks) (saturation, wrk)" "$GET_RPS" "$(ms "$W_p50_us")" "$GET_P99" "$(ms "$W_max_us")" \
     ">=20000/s: $(ge "$GET_RPS" 20000), p99<=5ms: $(le "$GET_P99" 5)"
 
 NPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -200,12 +246,23 @@ done
 cmp -s nginx/www/task.json <(curl -s "http://127.0.0.1:$NPORT/task.json") || die "nginx serves other bytes"
 wrk_run nginx "127.0.0.1:$NPORT" static 1 1
 NGINX_RPS=$W_RPS
+RATIO=$(awk -v a="$GET_RPS" -v b="$NGINX_RPS" 'BEGIN{printf "%.2f", a / b}')
+row "nginx: static file of the task's $TASK_BYTES bytes (saturation, wrk)" "$NGINX_RPS" "$(ms "$W_p50_us")" "$(ms "$W_p99_us")" \
+    "$(ms "$W_max_us")" "annot GET = ${RATIO}x nginx"
+
+# The same two at the target's rate (open loop): latencies from each request's due time; the
+# req/s column is answers per second. They run before any POST so that annot's tasks are
+# still the bytes nginx serves (a task's JSON grows with its annotations).
+echo "measuring at constant rates (loadgen, $CONNS connections; each run 1 s warm-up + ${DUR} s)" >&2
+lg_run rget "$HOSTPORT" "$RATE_GET" task "$SMALL_FIRST" "$SMALL" "$SMALL_P"
+row "GET /api/tasks/{id} at $RATE_GET/s (open loop)" "$W_rate_done" "$(ms "$W_p50_us")" "$(ms "$W_p99_us")" \
+    "$(ms "$W_max_us")" ">=$RATE_GET/s: $(kept "$RATE_GET" "$W_rate_done"), p99<=5ms: $(le "$(ms "$W_p99_us")" 5); $(lg_more)$LG_NOTE"
+lg_run rnginx "127.0.0.1:$NPORT" "$RATE_GET" static 1 1
+row "nginx: static file at $RATE_GET/s (open loop)" "$W_rate_done" "$(ms "$W_p50_us")" "$(ms "$W_p99_us")" \
+    "$(ms "$W_max_us")" "$(lg_more)$LG_NOTE"
 kill "$NGINX_PID"
 wait "$NGINX_PID" 2>/dev/null || true
 NGINX_PID=""
-RATIO=$(awk -v a="$GET_RPS" -v b="$NGINX_RPS" 'BEGIN{printf "%.2f", a / b}')
-row "nginx: static file of the task's $TASK_BYTES bytes" "$NGINX_RPS" "$(ms "$W_p50_us")" "$(ms "$W_p99_us")" \
-    "$(ms "$W_max_us")" "annot GET = ${RATIO}x nginx"
 
 # 2. POST annotations; afterwards every answered annotation must be in the workspace.
 before=$(api "/api/projects/$SMALL_P" | jq_py 'j.get("total_annotations_number", 0)')
@@ -214,14 +271,22 @@ POST_RPS=$W_RPS
 POST_P99=$(ms "$W_p99_us")
 after=$(api "/api/projects/$SMALL_P" | jq_py 'j.get("total_annotations_number", 0)')
 stored=$((after - before))
-row "POST /api/tasks/{id}/annotations" "$POST_RPS" "$(ms "$W_p50_us")" "$POST_P99" "$(ms "$W_max_us")" \
+row "POST /api/tasks/{id}/annotations (saturation, wrk)" "$POST_RPS" "$(ms "$W_p50_us")" "$POST_P99" "$(ms "$W_max_us")" \
     ">=5000/s: $(ge "$POST_RPS" 5000), p99<=20ms: $(le "$POST_P99" 20); stored >= answered: $( [ "$stored" -ge "$W_requests" ] && echo yes || echo NO) ($stored stored, $W_requests answered; wrk does not count answers in flight at its end)"
+# The same at the target's rate (open loop); every 2xx answer, warm-up included, must be stored.
+before=$(api "/api/projects/$SMALL_P" | jq_py 'j.get("total_annotations_number", 0)')
+lg_run rpost "$HOSTPORT" "$RATE_POST" post "$SMALL_FIRST" "$SMALL" "$SMALL_P"
+after=$(api "/api/projects/$SMALL_P" | jq_py 'j.get("total_annotations_number", 0)')
+stored=$((after - before))
+row "POST /api/tasks/{id}/annotations at $RATE_POST/s (open loop)" "$W_rate_done" "$(ms "$W_p50_us")" \
+    "$(ms "$W_p99_us")" "$(ms "$W_max_us")" \
+    ">=$RATE_POST/s: $(kept "$RATE_POST" "$W_rate_done"), p99<=20ms: $(le "$(ms "$W_p99_us")" 20); $(lg_more); stored >= answered: $( [ "$stored" -ge "$W_ok_all" ] && echo yes || echo NO) ($stored stored, $W_ok_all answered 2xx with the warm-up)$LG_NOTE"
 
 # 3. The big project under load: random single tasks, keyset pages.
 wrk_run getbig "$HOSTPORT" task "$BIG_FIRST" "$BIG" "$BIG_P"
-row "GET /api/tasks/{id} ($BIG tasks)" "$W_RPS" "$(ms "$W_p50_us")" "$(ms "$W_p99_us")" "$(ms "$W_max_us")" ""
+row "GET /api/tasks/{id} ($BIG tasks) (saturation, wrk)" "$W_RPS" "$(ms "$W_p50_us")" "$(ms "$W_p99_us")" "$(ms "$W_max_us")" ""
 wrk_run afterbig "$HOSTPORT" after "$BIG_FIRST" "$BIG" "$BIG_P"
-row "GET /api/tasks?after= (100 a page, $BIG)" "$W_RPS" "$(ms "$W_p50_us")" "$(ms "$W_p99_us")" "$(ms "$W_max_us")" ""
+row "GET /api/tasks?after= (100 a page, $BIG) (saturation, wrk)" "$W_RPS" "$(ms "$W_p50_us")" "$(ms "$W_p99_us")" "$(ms "$W_max_us")" ""
 
 # 4. Single requests on the big project: 50 each with curl, median and max of time_total.
 N=50
@@ -261,8 +326,10 @@ SERVER=""
 secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.2f", b - a}')
 echo
 echo "annot serve ($(nproc) cores, request threads: one per core), wrk -t$WTHREADS -c$CONNS -d${DUR}s on the same machine (wrk and the server share the cores)"
+echo "open-loop rows: bench/server/loadgen.c, one thread, $CONNS connections, requests due at a constant rate, latency from the due time; 1 s warm-up + ${DUR} s counted; req/s = answers/s; late = answers whose request waited for a free connection"
 echo "import of the big project: $BIG tasks in $secs s"
-printf '%-44s %10s %9s %9s %9s  %s\n' "benchmark" "req/s" "p50 ms" "p99 ms" "max ms" "target"
+printf '%-58s %10s %9s %9s %9s  %s\n' "benchmark" "req/s" "p50 ms" "p99 ms" "max ms" "target"
 for r in "${ROWS[@]}"; do echo "$r"; done
 echo "server peak RSS (VmHWM) over the whole run: $(mb "$HWM") MB (now $(mb "$NOW") MB); <100MB: $(lt "$(mb "$HWM")" 100)"
 echo "1 req rows: $N requests one after another with curl (time_total: connect + request + answer); p50 = median"
+echo "load average at the end (uptime):$(uptime | sed 's/.*load average://')"
