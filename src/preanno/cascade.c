@@ -65,6 +65,7 @@ struct an_cascade {
     feature *features;
     size_t n_features;
     bool has_tilted;
+    bool all_stumps; /* every tree is a single node (HAAR: evaluated as OpenCV's stumps) */
 };
 
 /* ---- loading ------------------------------------------------------------------------------ */
@@ -373,6 +374,9 @@ int an_cascade_load(const char *path, an_cascade **out, an_err *err)
         an_cascade_free(c);
         return rc;
     }
+    c->all_stumps = true;
+    for (size_t i = 0; i < c->n_trees; i++)
+        if (c->trees[i].n_nodes != 1) c->all_stumps = false;
     *out = c;
     return 0;
 }
@@ -510,27 +514,84 @@ void an_resize_linear_exact(const uint8_t *src, int sw, int sh, size_t sstride, 
 /* ---- integral images ---------------------------------------------------------------------- */
 
 /* One pyramid level: the shrunk image's integrals, (w+1) x (h+1), stride w+1. Sums wrap in
- * 32 bits as OpenCV's CV_32S buffers do; differences over a window are still exact. */
+ * 32 bits as OpenCV's CV_32S buffers do; differences over a window are still exact. The
+ * buffers belong to the detection's work area and are reused from level to level. */
 typedef struct level {
     int w, h, stride;
-    uint32_t *sum, *sq, *tilt;
-    int32_t (*ofs)[12]; /* HAAR: each feature's rectangle corners as offsets at this stride */
+    uint32_t *sum, *sq, *tilt; /* tilt: NULL when the cascade has no tilted feature */
 } level;
 
-static void integrals(const uint8_t *img, int w, int h, bool tilted, level *lv)
+/* A HAAR feature at one level's stride (OpenCV's OptFeature): its rectangles' corners as
+ * offsets from a window's top-left, so a window reads them without multiplying, their
+ * weights (0 for an absent third rectangle) and which integral they read (1: tilted). */
+typedef struct optfeat {
+    int32_t o[12];
+    float w[3];
+    int32_t tilted;
+} optfeat;
+
+/* A tree of a single node with its feature inlined (OpenCV's stump): the frontal and profile
+ * cascades consist of nothing else, and evaluating them is most of detection's time, so their
+ * stumps are laid out one after the other in the order the stages evaluate them. */
+typedef struct hstump {
+    optfeat f;
+    float threshold;
+    float leaf[2]; /* [0]: the feature value is below the threshold, [1]: it is not */
+    int32_t pad;
+} hstump;
+
+/* What a detection allocates once, sized for the first (largest) level. */
+typedef struct work {
+    uint8_t *img;
+    uint32_t *sum, *sq, *tilt, *rows;
+    optfeat *feats;  /* HAAR cascades with deeper trees */
+    hstump *stumps;  /* HAAR cascades of stumps */
+} work;
+
+static void work_init(work *wk, const an_cascade *c, int w, int h)
+{
+    size_t n = (size_t)(w + 1) * (size_t)(h + 1);
+    memset(wk, 0, sizeof *wk);
+    wk->img = an_xmalloc((size_t)w * (size_t)h);
+    wk->sum = an_xmalloc(n * sizeof *wk->sum);
+    wk->sq = an_xmalloc(n * sizeof *wk->sq);
+    if (c->has_tilted) {
+        wk->tilt = an_xmalloc(n * sizeof *wk->tilt);
+        wk->rows = an_xmalloc((size_t)(w + 1 + 2 * (h + 3)) * 3 * sizeof *wk->rows);
+    }
+    if (c->type == FEAT_HAAR && c->all_stumps)
+        wk->stumps = an_xmalloc(c->n_trees * sizeof *wk->stumps);
+    else if (c->type == FEAT_HAAR)
+        wk->feats = an_xmalloc(c->n_features * sizeof *wk->feats);
+}
+
+static void work_free(work *wk)
+{
+    free(wk->img);
+    free(wk->sum);
+    free(wk->sq);
+    free(wk->tilt);
+    free(wk->rows);
+    free(wk->feats);
+    free(wk->stumps);
+}
+
+static void integrals(const uint8_t *img, int w, int h, work *wk, level *lv)
 {
     int st = w + 1;
-    size_t n = (size_t)st * (size_t)(h + 1);
     lv->w = w;
     lv->h = h;
     lv->stride = st;
-    lv->sum = an_xcalloc(n, sizeof *lv->sum);
-    lv->sq = an_xcalloc(n, sizeof *lv->sq);
+    lv->sum = wk->sum;
+    lv->sq = wk->sq;
+    memset(lv->sum, 0, (size_t)st * sizeof *lv->sum);
+    memset(lv->sq, 0, (size_t)st * sizeof *lv->sq);
     for (int y = 0; y < h; y++) {
         uint32_t rs = 0, rq = 0;
         const uint8_t *row = img + (size_t)y * (size_t)w;
         uint32_t *s0 = lv->sum + (size_t)y * (size_t)st, *s1 = s0 + st;
         uint32_t *q0 = lv->sq + (size_t)y * (size_t)st, *q1 = q0 + st;
+        s1[0] = q1[0] = 0;
         for (int x = 0; x < w; x++) {
             rs += row[x];
             rq += (uint32_t)row[x] * row[x];
@@ -539,13 +600,15 @@ static void integrals(const uint8_t *img, int w, int h, bool tilted, level *lv)
         }
     }
     lv->tilt = NULL;
-    if (!tilted) return;
+    if (!wk->tilt) return;
     /* T(X,Y) = sum of I(x,y) with y < Y and |x - X + 1| <= Y - y - 1, by the recurrence
      * T(X,Y) = T(X-1,Y-1) + T(X+1,Y-1) - T(X,Y-2) + I(X-1,Y-1) + I(X-1,Y-2), over rows padded
      * on both sides so that the triangles reaching past the image edges are counted. */
-    lv->tilt = an_xcalloc(n, sizeof *lv->tilt);
+    lv->tilt = wk->tilt;
+    memset(lv->tilt, 0, (size_t)st * sizeof *lv->tilt);
     int pad = h + 3, pw = w + 1 + 2 * pad;
-    uint32_t *rows = an_xcalloc((size_t)pw * 3, sizeof *rows);
+    uint32_t *rows = wk->rows;
+    memset(rows, 0, (size_t)pw * 3 * sizeof *rows);
     uint32_t *t2 = rows, *t1 = rows + pw, *t0 = rows + 2 * pw; /* Y-2, Y-1, Y */
     for (int Y = 1; Y <= h; Y++) {
         const uint8_t *r1 = img + (size_t)(Y - 1) * (size_t)w;
@@ -566,43 +629,48 @@ static void integrals(const uint8_t *img, int w, int h, bool tilted, level *lv)
         t1 = t0;
         t0 = t;
     }
-    free(rows);
 }
 
-/* The corners of every feature rectangle as offsets from a window's top-left (OpenCV's
- * OptFeature), so a window reads them without multiplying. */
-static void feature_offsets(const an_cascade *c, level *lv)
+static void opt_feature(const feature *f, int st, optfeat *of)
 {
-    lv->ofs = NULL;
-    if (c->type != FEAT_HAAR) return;
-    int st = lv->stride;
-    lv->ofs = an_xmalloc(c->n_features * sizeof *lv->ofs);
-    for (size_t i = 0; i < c->n_features; i++) {
-        const feature *f = &c->features[i];
-        for (int k = 0; k < 3; k++) {
-            const hrect *r = &f->r[k];
-            int32_t *o = lv->ofs[i] + 4 * k;
-            if (f->tilted) { /* (x,y), (x-h,y+h), (x+w,y+w), (x+w-h,y+w+h) */
-                o[0] = r->y * st + r->x;
-                o[1] = (r->y + r->h) * st + (r->x - r->h);
-                o[2] = (r->y + r->w) * st + (r->x + r->w);
-                o[3] = (r->y + r->w + r->h) * st + (r->x + r->w - r->h);
-            } else { /* (x,y), (x+w,y), (x,y+h), (x+w,y+h) */
-                o[0] = r->y * st + r->x;
-                o[1] = r->y * st + r->x + r->w;
-                o[2] = (r->y + r->h) * st + r->x;
-                o[3] = (r->y + r->h) * st + r->x + r->w;
-            }
+    for (int k = 0; k < 3; k++) {
+        const hrect *r = &f->r[k];
+        int32_t *o = of->o + 4 * k;
+        if (f->tilted) { /* (x,y), (x-h,y+h), (x+w,y+w), (x+w-h,y+w+h) */
+            o[0] = r->y * st + r->x;
+            o[1] = (r->y + r->h) * st + (r->x - r->h);
+            o[2] = (r->y + r->w) * st + (r->x + r->w);
+            o[3] = (r->y + r->w + r->h) * st + (r->x + r->w - r->h);
+        } else { /* (x,y), (x+w,y), (x,y+h), (x+w,y+h) */
+            o[0] = r->y * st + r->x;
+            o[1] = r->y * st + r->x + r->w;
+            o[2] = (r->y + r->h) * st + r->x;
+            o[3] = (r->y + r->h) * st + r->x + r->w;
         }
+        of->w[k] = r->weight;
     }
+    of->tilted = f->tilted;
 }
 
-static void level_free(level *lv)
+/* The HAAR features (or stumps) at this level's stride. */
+static void level_features(const an_cascade *c, work *wk, const level *lv)
 {
-    free(lv->ofs);
-    free(lv->sum);
-    free(lv->sq);
-    free(lv->tilt);
+    if (c->type != FEAT_HAAR) return;
+    if (wk->feats) {
+        for (size_t i = 0; i < c->n_features; i++)
+            opt_feature(&c->features[i], lv->stride, &wk->feats[i]);
+        return;
+    }
+    for (size_t i = 0; i < c->n_trees; i++) {
+        const tree *t = &c->trees[i];
+        const node *nd = &c->nodes[t->first_node];
+        hstump *s = &wk->stumps[i];
+        opt_feature(&c->features[nd->feature], lv->stride, &s->f);
+        s->threshold = nd->threshold;
+        s->leaf[0] = c->leaves[t->first_leaf - nd->left];
+        s->leaf[1] = c->leaves[t->first_leaf - nd->right];
+        s->pad = 0;
+    }
 }
 
 /* ---- evaluation --------------------------------------------------------------------------- */
@@ -614,36 +682,57 @@ static inline int32_t box(const uint32_t *p, int st, int x, int y, int w, int h)
     return (int32_t)(a[0] - a[w] - b[0] + b[w]);
 }
 
-typedef struct window {
-    const an_cascade *c;
-    const level *lv;
-    const uint32_t *sum, *tilt; /* at the window's top-left */
-    float norm;
-} window;
-
 static inline int32_t at4(const uint32_t *p, const int32_t *o)
 {
     return (int32_t)(p[o[0]] - p[o[1]] - p[o[2]] + p[o[3]]);
 }
 
-static float haar_value(const window *w, int fi)
+/* A HAAR feature's value in a window: float weights times int sums, added in float and scaled
+ * by the window's float normalisation, as OpenCV's OptFeature::calc and operator() do (another
+ * order or precision moves windows near a threshold across it). */
+static inline float haar_value(const optfeat *f, const uint32_t *const base[2], float norm)
 {
-    const feature *f = &w->c->features[fi];
-    const int32_t *o = w->lv->ofs[fi];
-    const uint32_t *p = f->tilted ? w->tilt : w->sum;
-    float v = f->r[0].weight * (float)at4(p, o) + f->r[1].weight * (float)at4(p, o + 4);
-    if (f->r[2].weight != 0.0f) v += f->r[2].weight * (float)at4(p, o + 8);
-    return v * w->norm;
+    const uint32_t *p = base[f->tilted];
+    float v = f->w[0] * (float)at4(p, f->o) + f->w[1] * (float)at4(p, f->o + 4);
+    if (f->w[2] != 0.0f) v += f->w[2] * (float)at4(p, f->o + 8);
+    return v * norm;
 }
 
-static int lbp_code(const window *w, int fi)
+/* OpenCV's HaarEvaluator::setWindow: the window's normalisation factor from the sum and
+ * squared sum of its inner area (no = that area's corners in the integrals, area its size);
+ * false when the window is flat. */
+static inline bool haar_norm(const uint32_t *sum, const uint32_t *sq, const int32_t *no,
+                             double area, float *norm)
 {
-    const feature *f = &w->c->features[fi];
-    int st = w->lv->stride;
+    int32_t vs = at4(sum, no);
+    uint32_t vq = (uint32_t)at4(sq, no);
+    double nf = area * vq - (double)vs * vs;
+    if (!(nf > 0.)) return false;
+    *norm = (float)(1. / sqrt(nf));
+    return area * *norm < 1e-1;
+}
+
+/* OpenCV's predictOrderedStump: the stages of a cascade of stumps on one window; 1 when every
+ * stage passes, -s when stage s rejects (0: the first). Stage sums are double. */
+static int run_stumps(const an_cascade *c, const hstump *s, const uint32_t *const base[2],
+                      float norm)
+{
+    for (size_t si = 0; si < c->n_stages; si++) {
+        const stage *sg = &c->stages[si];
+        double sum = 0;
+        for (const hstump *e = s + sg->n_trees; s < e; s++)
+            sum += s->leaf[!(haar_value(&s->f, base, norm) < s->threshold)];
+        if (sum < sg->threshold) return -(int)si;
+    }
+    return 1;
+}
+
+static int lbp_code(const feature *f, const uint32_t *sum, int st)
+{
     int32_t s[9];
     for (int r = 0; r < 3; r++)
         for (int q = 0; q < 3; q++)
-            s[r * 3 + q] = box(w->sum, st, f->lx + q * f->lw, f->ly + r * f->lh, f->lw, f->lh);
+            s[r * 3 + q] = box(sum, st, f->lx + q * f->lw, f->ly + r * f->lh, f->lw, f->lh);
     int32_t cv = s[4];
     /* Clockwise from the top-left cell, most significant bit first. */
     return (s[0] >= cv ? 128 : 0) | (s[1] >= cv ? 64 : 0) | (s[2] >= cv ? 32 : 0) |
@@ -651,24 +740,11 @@ static int lbp_code(const window *w, int fi)
            (s[6] >= cv ? 2 : 0) | (s[3] >= cv ? 1 : 0);
 }
 
-/* OpenCV's runAt: 1 when every stage passes, -s when stage s rejects (0: the first), -1 when
- * the window is flat (HAAR). */
-static int run_at(const an_cascade *c, const level *lv, int x, int y)
+/* OpenCV's predictOrdered / predictCategorical: the stages of a cascade of deeper trees (HAAR)
+ * or of LBP trees on one window; returns as run_stumps. */
+static int run_trees(const an_cascade *c, const optfeat *feats, const uint32_t *const base[2],
+                     float norm, int stride)
 {
-    window w = {c, lv, lv->sum + (size_t)y * (size_t)lv->stride + x,
-                lv->tilt ? lv->tilt + (size_t)y * (size_t)lv->stride + x : NULL, 1.0f};
-    if (c->type == FEAT_HAAR) {
-        int nx = 1, ny = 1, nw = c->win_w - 2, nh = c->win_h - 2;
-        int32_t vs = box(w.sum, lv->stride, nx, ny, nw, nh);
-        const uint32_t *q = lv->sq + (size_t)y * (size_t)lv->stride + x;
-        uint32_t vq = (uint32_t)box(q, lv->stride, nx, ny, nw, nh);
-        double area = (double)nw * nh;
-        double nf = area * vq - (double)vs * vs;
-        if (!(nf > 0.)) return -1;
-        nf = sqrt(nf);
-        w.norm = (float)(1. / nf);
-        if (!(area * w.norm < 1e-1)) return -1;
-    }
     for (size_t si = 0; si < c->n_stages; si++) {
         const stage *s = &c->stages[si];
         double sum = 0;
@@ -677,11 +753,11 @@ static int run_at(const an_cascade *c, const level *lv, int x, int y)
             int idx = 0;
             do {
                 const node *nd = &c->nodes[t->first_node + idx];
-                if (c->type == FEAT_HAAR) {
-                    double val = haar_value(&w, nd->feature);
+                if (feats) {
+                    double val = haar_value(&feats[nd->feature], base, norm);
                     idx = val < nd->threshold ? nd->left : nd->right;
                 } else {
-                    int code = lbp_code(&w, nd->feature);
+                    int code = lbp_code(&c->features[nd->feature], base[0], stride);
                     const int32_t *sub =
                         c->subsets + (size_t)(t->first_node + idx) * (size_t)c->subset_size;
                     idx = ((uint32_t)sub[code >> 5] & (1u << (code & 31))) ? nd->left : nd->right;
@@ -799,6 +875,20 @@ static void push(hits *h, an_detection d)
     h->v[h->n++] = d;
 }
 
+/* runAt on the window at (x, y) of a level: 1 when every stage passes, -s when stage s
+ * rejects (0: the first), -1 when the window is flat (HAAR). */
+static int run_at(const an_cascade *c, const work *wk, const level *lv, const int32_t *no,
+                  double area, int x, int y)
+{
+    size_t at = (size_t)y * (size_t)lv->stride + (size_t)x;
+    const uint32_t *base[2] = {lv->sum + at, lv->tilt ? lv->tilt + at : lv->sum + at};
+    if (c->type != FEAT_HAAR) return run_trees(c, NULL, base, 1.0f, lv->stride);
+    float norm;
+    if (!haar_norm(base[0], lv->sq + at, no, area, &norm)) return -1;
+    return wk->stumps ? run_stumps(c, wk->stumps, base, norm)
+                      : run_trees(c, wk->feats, base, norm, lv->stride);
+}
+
 int an_cascade_detect(const an_cascade *c, const an_gray_view *img, const an_cascade_opts *o,
                       an_detection **out, size_t *n, an_err *err)
 {
@@ -831,17 +921,26 @@ int an_cascade_detect(const an_cascade *c, const an_gray_view *img, const an_cas
         scales[ns++] = (float)factor;
     }
     hits h = {0};
-    uint8_t *buf = NULL;
+    work wk;
+    bool have_work = false;
     int nstripes = 0;
+    /* The inner area whose standard deviation normalises a HAAR window. */
+    int nw = c->win_w - 2, nh = c->win_h - 2;
+    double area = (double)nw * nh;
     for (size_t si = 0; si < ns; si++) {
         float sc = scales[si];
         int sw = (int)lrintf((float)iw / sc), sh = (int)lrintf((float)ih / sc);
         int ystep = sc >= 2 ? 1 : 2;
-        if (!buf) buf = an_xmalloc((size_t)sw * (size_t)sh);
-        an_resize_linear_exact(img->px, iw, ih, img->stride, buf, sw, sh);
+        if (!have_work) { /* the first level is the largest */
+            work_init(&wk, c, sw, sh);
+            have_work = true;
+        }
+        an_resize_linear_exact(img->px, iw, ih, img->stride, wk.img, sw, sh);
         level lv;
-        integrals(buf, sw, sh, c->has_tilted, &lv);
-        feature_offsets(c, &lv);
+        integrals(wk.img, sw, sh, &wk, &lv);
+        level_features(c, &wk, &lv);
+        int st = lv.stride;
+        int32_t no[4] = {st + 1, st + 1 + nw, (1 + nh) * st + 1, (1 + nh) * st + 1 + nw};
         /* The working area: window origins with the window inside the (w+1) x (h+1)
          * integral, and OpenCV's stripes of rows. */
         int szw_w = sw + 1 - c->win_w, szw_h = sh + 1 - c->win_h;
@@ -858,16 +957,15 @@ int an_cascade_detect(const an_cascade *c, const an_gray_view *img, const an_cas
                 for (int x = 0; x < szw_w; x += ystep) {
                     /* OpenCV's setWindow also refuses a window touching the far edge. */
                     if (x + c->win_w >= sw + 1 || y + c->win_h >= sh + 1) continue;
-                    int r = run_at(c, &lv, x, y);
+                    int r = run_at(c, &wk, &lv, no, area, x, y);
                     if (r > 0)
                         push(&h, (an_detection){(int)lrintf((float)x * sc),
                                                 (int)lrintf((float)y * sc), ww, wh, 1});
                     if (r == 0) x += ystep;
                 }
         }
-        level_free(&lv);
     }
-    free(buf);
+    if (have_work) work_free(&wk);
     size_t m = h.n;
     an_cascade_group(h.v, &m, d.min_neighbors, 0.2);
     /* Clip to the image, dropping what falls outside (cv::CascadeClassifier does this). */
