@@ -457,6 +457,7 @@ static int train_plate(const json_t *opts, const an_config *cfg, const an_contro
 
 const an_predictor_ops an_face_ops = {
     .name = "face",
+    .batch = 1,
     .summary = "faces (OpenCV frontal and profile Haar cascades) as rectangles",
     .check_control = check_face,
     .open = open_face,
@@ -467,6 +468,7 @@ const an_predictor_ops an_face_ops = {
 
 const an_predictor_ops an_plate_ops = {
     .name = "plate",
+    .batch = 1,
     .summary = "licence plates (OpenCV Haar cascade) as rectangles",
     .check_control = check_plate,
     .open = open_plate,
