@@ -92,6 +92,56 @@ typedef struct worker {
     pthread_t th;
 } worker;
 
+/* Opening one worker's state on a thread of its own. */
+typedef struct opener {
+    const an_predictor_ops *ops;
+    const json_t *opts;
+    const an_model_data *md;
+    const an_config *cfg;
+    const an_control *control;
+    void **state;
+    int rc;
+    an_err err;
+    pthread_t th;
+    bool threaded;
+} opener;
+
+static void *open_main(void *arg)
+{
+    opener *op = arg;
+    an_err_clear(&op->err);
+    op->rc = op->ops->open(op->opts, op->md, op->cfg, op->control, op->state, &op->err);
+    return NULL;
+}
+
+/* Opens every worker's state. The first opens here, so that a model or config error comes
+ * alone and first, and so that the libraries' one-time set-up (libxml2, libvips, libcurl) is
+ * done before anything runs beside it; the others open at the same time, each on a thread of
+ * its own: a model that takes a second to load (Tesseract, PocketSphinx) would otherwise make
+ * N workers start N seconds late. States that opened are in ws[i].state (NULL otherwise). */
+static int open_states(const an_predictor_ops *ops, const json_t *opts, const an_model_data *md,
+                       const an_config *cfg, const an_control *c, worker *ws, int n, an_err *err)
+{
+    int rc = ops->open(opts, md, cfg, c, &ws[0].state, err);
+    if (rc || n == 1) return rc;
+    opener *op = an_xcalloc((size_t)n, sizeof *op);
+    for (int i = 1; i < n; i++) {
+        op[i] = (opener){.ops = ops, .opts = opts, .md = md, .cfg = cfg, .control = c,
+                         .state = &ws[i].state};
+        op[i].threaded = pthread_create(&op[i].th, NULL, open_main, &op[i]) == 0;
+        if (!op[i].threaded) open_main(&op[i]);
+    }
+    for (int i = 1; i < n; i++) {
+        if (op[i].threaded) pthread_join(op[i].th, NULL);
+        if (op[i].rc && !rc) {
+            rc = op[i].rc;
+            if (err) *err = op[i].err;
+        }
+    }
+    free(op);
+    return rc;
+}
+
 static void fail_task(batch *b, size_t i, const an_err *e)
 {
     b->status[i] = ST_FAILED;
@@ -370,7 +420,6 @@ int an_predict_run(an_store *s, const an_project *p, const an_predict_opts *o,
     an_config *cfg = NULL;
     json_t *params = NULL;
     worker *ws = NULL;
-    int opened = 0;
     rc = an_config_parse(p->config, strlen(p->config), &cfg, err);
     const an_control *c = NULL;
     if (!rc && !o->ops) {
@@ -392,10 +441,7 @@ int an_predict_run(an_store *s, const an_project *p, const an_predict_opts *o,
                             .blob = m.blob,
                             .blob_len = m.blob_len};
         ws = an_xcalloc((size_t)o->workers, sizeof *ws);
-        for (; opened < o->workers && !rc; opened++) {
-            rc = ops->open(o->open_opts, o->ops ? NULL : &md, cfg, c, &ws[opened].state, err);
-            if (rc) break;
-        }
+        rc = open_states(ops, o->open_opts, o->ops ? NULL : &md, cfg, c, ws, o->workers, err);
     }
     run r = {.ops = ops,
              .cfg = cfg,
@@ -435,7 +481,8 @@ int an_predict_run(an_store *s, const an_project *p, const an_predict_opts *o,
         }
     }
     if (r.ws) an_store_close(r.ws);
-    for (int i = 0; i < opened; i++) ops->close(ws[i].state);
+    for (int i = 0; ws && i < o->workers; i++)
+        if (ws[i].state) ops->close(ws[i].state);
     free(ws);
     json_decref(params);
     an_config_free(cfg);
