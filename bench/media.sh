@@ -73,7 +73,7 @@ for p in ocr ocr1 asr asr1; do $ANNOT import $p $p.jsonl >/dev/null; done
 
 # secs PROJECT MODEL VERSION WORKERS [ENV]: the run's seconds (from the summary).
 secs() {
-    env $5 "$ANNOT" predict "$1" --model "$2" --version "$3" --workers "$4" --json 2>/dev/null |
+    env ${5:-X=1} "$ANNOT" predict "$1" --model "$2" --version "$3" --workers "$4" --json 2>/dev/null |
         $PY -c 'import json, sys; j = json.load(sys.stdin); assert j["failed"] == 0, j; print(j["seconds"])'
 }
 for w in 1 2; do
@@ -85,10 +85,11 @@ print("ocr  %d pages, %s worker(s)%s: %.2f s, %.2f pages/s after start-up (1 pag
     done
 done
 # The baseline: Tesseract alone on the same pages (bench/media/ocr_baseline.c), one thread,
-# beside annot's ocr model with one worker and one thread: annot's overhead per page. The two
-# alternate for $ROUNDS rounds and the fastest round of each is compared: on a shared machine
-# the same run varies by 15-50 % from minute to minute, and the fastest round is the one
-# least disturbed.
+# beside annot's ocr model with one worker: annot's overhead. Whole runs are timed from
+# outside, start-up included on both sides (Tesseract's model load; for annot also the
+# workspace, the config and storing the predictions). The two alternate for $ROUNDS rounds
+# and the fastest round of each is compared: on a shared machine the same run varies by
+# 15-50 % from minute to minute, and the fastest round is the one least disturbed.
 cc -O2 -o ocr_baseline "$SRC/bench/media/ocr_baseline.c" $(pkg-config --cflags --libs tesseract lept)
 # On both cores: two baseline processes, each on half of the pages, beside `annot predict
 # --workers 2` on all of them; whole runs timed from outside (start-up included on both
@@ -107,34 +108,32 @@ r=0
 : >ocr_rounds
 while [ $r -lt "$ROUNDS" ]; do
     r=$((r + 1))
-    base=$(OMP_THREAD_LIMIT=1 ./ocr_baseline page*.png)
-    one=$(secs ocr1 ocr "ob$r" 1)
-    all=$(secs ocr ocr "ob$r" 1)
     t0=$(now)
+    OMP_THREAD_LIMIT=1 ./ocr_baseline page*.png >/dev/null
+    t1=$(now)
+    "$ANNOT" predict ocr --model ocr --version "ob$r" --workers 1 >/dev/null 2>&1
+    t2=$(now)
     # shellcheck disable=SC2086
     { OMP_THREAD_LIMIT=1 ./ocr_baseline $A_HALF >/dev/null & OMP_THREAD_LIMIT=1 ./ocr_baseline $B_HALF >/dev/null; wait; }
-    t1=$(now)
+    t3=$(now)
     "$ANNOT" predict ocr --model ocr --version "oc$r" --workers 2 >/dev/null 2>&1
-    t2=$(now)
-    echo "$base $one $all $t0 $t1 $t2" >>ocr_rounds
+    t4=$(now)
+    echo "$t0 $t1 $t2 $t3 $t4" >>ocr_rounds
 done
 $PY - "$PAGES" ocr_rounds <<'PY'
 import sys
 n = int(sys.argv[1])
 rounds = []
 for line in open(sys.argv[2]):
-    first, b, lines, one, all, t0, t1, t2 = map(float, line.split())
-    rounds.append((b, (all - one) / (n - 1), n / (t1 - t0), n / (t2 - t1)))
-for k, (b, a, b2, a2) in enumerate(rounds, 1):
-    print("ocr  round %d: per page after start-up, 1 thread: Tesseract alone %.3f s, annot ocr %.3f s; "
-          "2 cores, whole runs: Tesseract alone (2 processes) %.3f pages/s, annot --workers 2 %.3f pages/s"
-          % (k, b, a, b2, a2))
-b, a = min(r[0] for r in rounds), min(r[1] for r in rounds)
-b2, a2 = max(r[2] for r in rounds), max(r[3] for r in rounds)
-print("ocr  fastest of %d rounds, 1 thread: Tesseract alone %.3f s, annot ocr %.3f s per page: annot overhead %+.1f %%"
-      % (len(rounds), b, a, 100 * (a / b - 1)))
-print("ocr  fastest of %d rounds, 2 cores: Tesseract alone %.3f pages/s, annot %.3f pages/s: annot overhead %+.1f %%"
-      % (len(rounds), b2, a2, 100 * (b2 / a2 - 1)))
+    t0, t1, t2, t3, t4 = map(float, line.split())
+    rounds.append((n / (t1 - t0), n / (t2 - t1), n / (t3 - t2), n / (t4 - t3)))
+for k, (b1, a1, b2, a2) in enumerate(rounds, 1):
+    print("ocr  round %d, pages/s over whole runs: 1 thread: Tesseract alone %.3f, annot %.3f; "
+          "2 cores: Tesseract alone (2 processes) %.3f, annot --workers 2 %.3f" % (k, b1, a1, b2, a2))
+for i, what in ((0, "1 thread"), (2, "2 cores")):
+    b, a = max(r[i] for r in rounds), max(r[i + 1] for r in rounds)
+    print("ocr  fastest of %d rounds, %s: Tesseract alone %.3f pages/s, annot %.3f pages/s: annot overhead %+.1f %%"
+          % (len(rounds), what, b, a, 100 * (b / a - 1)))
 PY
 
 for w in 1 2; do
