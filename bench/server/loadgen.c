@@ -76,6 +76,7 @@ enum { MODE_TASK, MODE_POST, MODE_AFTER, MODE_PAGE, MODE_STATIC };
 
 struct conn {
     int fd;
+    uint32_t events; /* what epoll watches for it now */
     int state;
     int in_ring;         /* listed in the idle ring (possibly stale: checked on pop) */
     uint64_t idle_since; /* when it last became free */
@@ -338,6 +339,8 @@ static struct conn *ring_pop(void)
 
 static void set_events(struct conn *c, uint32_t ev)
 {
+    if (c->events == ev) return;
+    c->events = ev;
     struct epoll_event e = {.events = ev, .data.u32 = (uint32_t)(c - conns)};
     if (epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &e) < 0)
         die("epoll_ctl: %s", strerror(errno));
@@ -363,6 +366,7 @@ static void start_connect(struct conn *c, uint64_t now)
     struct epoll_event e = {.events = EPOLLOUT, .data.u32 = (uint32_t)(c - conns)};
     if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &e) < 0)
         die("epoll_ctl: %s", strerror(errno));
+    c->events = e.events;
     if (connect(fd, (struct sockaddr *)&addr, addr_len) == 0) {
         set_events(c, EPOLLIN | EPOLLRDHUP);
         became_idle(c, now);
@@ -442,21 +446,7 @@ static void send_request(struct conn *c, uint64_t k, uint64_t now)
         gen_lag = now - d;
     /* Sending directly: the socket is writable unless the kernel's buffer is full. */
     c->out_off = 0;
-    while (c->out_off < c->out_len) {
-        ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
-        if (n > 0) {
-            c->out_off += (size_t)n;
-        } else if (n < 0 && errno == EINTR) {
-            continue;
-        } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            set_events(c, EPOLLIN | EPOLLOUT | EPOLLRDHUP);
-            return;
-        } else {
-            err_write++;
-            reconnect(c, now);
-            return;
-        }
-    }
+    write_more(c, now);
 }
 
 /* Sends every due request for which a connection is free, in order. */
