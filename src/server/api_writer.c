@@ -8,14 +8,22 @@
  * meanwhile; a lone request costs about what committing it directly costs. The requests
  * wait suspended (an_http_defer), so a pool thread is free to read the next request instead
  * of sleeping on the lock: that is what lets many writes be in flight with few threads. */
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "comply/ledger.h"
 #include "server/api.h"
 
-enum { MAX_BATCH = 1024 };
+/* GATHER: when fewer than GATHER_MIN writes are queued, the writer waits up to GATHER_US for
+ * more before it begins (PostgreSQL's commit_delay). A commit costs an fsync, as much as
+ * several annotations' B-tree work, so batches of two or three keep the writer busy with
+ * commits: at 5,000 annotations/s it averaged 3.4 a batch, was busy 95 % of the time, and
+ * any slow fsync then left a queue it took long to drain. Under heavy load the queue is
+ * long already and nobody waits. */
+enum { MAX_BATCH = 1024, GATHER_MIN = 16, GATHER_US = 1000 };
 
 struct api_writer {
     an_store *s;
@@ -23,6 +31,7 @@ struct api_writer {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     api_write *head, *tail; /* queued, oldest first */
+    size_t queued;
     bool closing;
     bool started;
 };
@@ -109,6 +118,17 @@ static void *writer_main(void *arg)
             pthread_mutex_unlock(&wr->mu);
             break;
         }
+        if (wr->queued < GATHER_MIN && !wr->closing) {
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_nsec += GATHER_US * 1000L;
+            if (until.tv_nsec >= 1000000000L) {
+                until.tv_sec++;
+                until.tv_nsec -= 1000000000L;
+            }
+            while (wr->queued < GATHER_MIN && !wr->closing)
+                if (pthread_cond_timedwait(&wr->cv, &wr->mu, &until) == ETIMEDOUT) break;
+        }
         api_write *batch = wr->head, *last = batch;
         int n = 1;
         while (last->next && n < MAX_BATCH) {
@@ -117,6 +137,7 @@ static void *writer_main(void *arg)
         }
         wr->head = last->next;
         if (!wr->head) wr->tail = NULL;
+        wr->queued -= (size_t)n;
         last->next = NULL;
         pthread_mutex_unlock(&wr->mu);
         run_batch(wr->s, batch);
@@ -185,6 +206,7 @@ int api_write_later(an_app *app, an_http_req *req, an_http_resp *resp, an_store 
             else
                 wr->head = w;
             wr->tail = w;
+            wr->queued++;
             pthread_cond_signal(&wr->cv);
             pthread_mutex_unlock(&wr->mu);
             return AN_HTTP_LATER;
