@@ -4,10 +4,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/buf.h"
@@ -107,8 +109,9 @@ static int key_create(const char *path, an_err *err)
     return rc;
 }
 
-int an_ledger_key_load(const char *path, bool create, uint8_t pk[AN_LEDGER_PK_BYTES],
-                       uint8_t sk[crypto_sign_SECRETKEYBYTES], an_err *err)
+/* an_ledger_key_load, also giving the status of the file it read (for the key cache). */
+static int key_read(const char *path, bool create, uint8_t pk[AN_LEDGER_PK_BYTES],
+                    uint8_t sk[crypto_sign_SECRETKEYBYTES], struct stat *read_st, an_err *err)
 {
     if (sodium_init() < 0)
         return an_err_set(err, AN_EINTERNAL, "libsodium", "libsodium cannot start");
@@ -142,6 +145,7 @@ int an_ledger_key_load(const char *path, bool create, uint8_t pk[AN_LEDGER_PK_BY
                         "the ledger key file may be read or written by others (mode %03o); "
                         "refusing to sign with it: run chmod 600 %s",
                         (unsigned)(st.st_mode & 0777), path);
+    if (rc == 0 && read_st) *read_st = st;
     char text[1024];
     ssize_t n = 0;
     if (rc == 0) {
@@ -176,6 +180,73 @@ int an_ledger_key_load(const char *path, bool create, uint8_t pk[AN_LEDGER_PK_BY
         return an_err_set(err, AN_EINVAL, path, "the ledger key file is damaged (its two halves "
                           "disagree); restore it from a backup");
     }
+    return 0;
+}
+
+int an_ledger_key_load(const char *path, bool create, uint8_t pk[AN_LEDGER_PK_BYTES],
+                       uint8_t sk[crypto_sign_SECRETKEYBYTES], an_err *err)
+{
+    return key_read(path, create, pk, sk, NULL, err);
+}
+
+/* The signing key between entries. Reading it costs four system calls, and checking it a key
+ * derivation (the file's two halves must agree), about as much as the signature itself: the
+ * server's write batcher signs an entry for every batch. Every use still looks at the file
+ * (lstat: device, inode, size, mode, owner, modification and change times), so a key file
+ * that is replaced, edited, moved away or opened to others is read and checked again at once.
+ * The secret stays in this process's memory, where every signing already put it. */
+enum { CACHE_SETTLE_S = 2 };
+static pthread_mutex_t key_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+    bool valid;
+    char path[PATH_MAX];
+    struct stat st;
+    uint8_t pk[AN_LEDGER_PK_BYTES];
+    uint8_t sk[crypto_sign_SECRETKEYBYTES];
+} key_cache;
+
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+    return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+           a->st_mode == b->st_mode && a->st_uid == b->st_uid &&
+           a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+           a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+static int signing_key(const char *path, uint8_t pk[AN_LEDGER_PK_BYTES],
+                       uint8_t sk[crypto_sign_SECRETKEYBYTES], an_err *err)
+{
+    struct stat now;
+    if (lstat(path, &now) == 0) {
+        pthread_mutex_lock(&key_mu);
+        bool hit = key_cache.valid && strcmp(key_cache.path, path) == 0 &&
+                   same_file(&key_cache.st, &now);
+        if (hit) {
+            memcpy(pk, key_cache.pk, AN_LEDGER_PK_BYTES);
+            memcpy(sk, key_cache.sk, crypto_sign_SECRETKEYBYTES);
+        }
+        pthread_mutex_unlock(&key_mu);
+        if (hit) return 0;
+    }
+    struct stat st;
+    int rc = key_read(path, true, pk, sk, &st, err);
+    if (rc) return rc;
+    /* File times tick coarsely (milliseconds): a change in the same tick as the read would
+     * leave them as they were. So a file changed in the last CACHE_SETTLE_S seconds is not
+     * kept, and is read again next time (git's answer to the same race). */
+    struct timespec clock_now;
+    clock_gettime(CLOCK_REALTIME, &clock_now);
+    bool settled = clock_now.tv_sec - st.st_mtim.tv_sec >= CACHE_SETTLE_S &&
+                   clock_now.tv_sec - st.st_ctim.tv_sec >= CACHE_SETTLE_S;
+    pthread_mutex_lock(&key_mu);
+    key_cache.valid = settled && strlen(path) < sizeof key_cache.path;
+    if (key_cache.valid) {
+        snprintf(key_cache.path, sizeof key_cache.path, "%s", path);
+        key_cache.st = st;
+        memcpy(key_cache.pk, pk, AN_LEDGER_PK_BYTES);
+        memcpy(key_cache.sk, sk, crypto_sign_SECRETKEYBYTES);
+    }
+    pthread_mutex_unlock(&key_mu);
     return 0;
 }
 
@@ -250,7 +321,7 @@ int an_ledger_append_head(an_store *s, const char *kind, int64_t project_id, jso
     int rc = an_ledger_key_path(s, path, err);
     if (rc) return rc;
     uint8_t pk[AN_LEDGER_PK_BYTES], sk[crypto_sign_SECRETKEYBYTES];
-    if ((rc = an_ledger_key_load(path, true, pk, sk, err))) return rc;
+    if ((rc = signing_key(path, pk, sk, err))) return rc;
     if ((rc = check_workspace_pk(s, path, pk, err))) goto done;
 
     int64_t seq;

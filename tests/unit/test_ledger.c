@@ -390,6 +390,48 @@ static void test_key_permissions(void **state)
     json_decref(body);
 }
 
+/* The signing key is kept between entries once its file has settled; a change to the file
+ * after that (permissions, contents, another key) is still seen by the very next entry. */
+static void test_key_cache(void **state)
+{
+    fixture *f = *state;
+    int64_t pid = make_project(f->s, "p", NULL);
+    append(f->s, pid, 1, NULL, 0);
+    char key[PATH_MAX + 8];
+    snprintf(key, sizeof key, "%s.key", f->path);
+    sleep(3); /* past the settling time: the next entry keeps the key */
+    append(f->s, pid, 2, NULL, 0);
+    append(f->s, pid, 3, NULL, 0);
+    an_err err;
+    json_t *body = json_object();
+    assert_int_equal(chmod(key, 0640), 0);
+    assert_int_equal(an_store_begin(f->s, &err), 0);
+    assert_int_equal(an_ledger_append(f->s, "test", pid, body, NULL, 0, &err), -AN_EINVAL);
+    assert_non_null(strstr(err.msg, "chmod 600"));
+    an_store_rollback(f->s);
+    assert_int_equal(chmod(key, 0600), 0);
+    append(f->s, pid, 4, NULL, 0);
+    sleep(3);
+    append(f->s, pid, 5, NULL, 0); /* kept again */
+    /* Another key in the file's place, same size and mode: refused at once. */
+    uint8_t pk[32], sk[64];
+    crypto_sign_keypair(pk, sk);
+    char hex[129];
+    an_ledger_hex(sk, sizeof sk, hex);
+    FILE *fp = fopen(key, "w");
+    assert_non_null(fp);
+    fprintf(fp, "# another key\n%s\n", hex);
+    fclose(fp);
+    assert_int_equal(chmod(key, 0600), 0);
+    assert_int_equal(an_store_begin(f->s, &err), 0);
+    assert_int_equal(an_ledger_append(f->s, "test", pid, body, NULL, 0, &err), -AN_EINVAL);
+    assert_non_null(strstr(err.msg, "not the workspace's ledger key"));
+    an_store_rollback(f->s);
+    json_decref(body);
+    an_ledger_check k = verify(f->s, NULL);
+    assert_int_equal(k.problem, AN_LEDGER_KEY); /* the file's key is not the workspace's */
+}
+
 /* ---- annotation groups --------------------------------------------------------------------- */
 
 typedef struct rows {
@@ -738,6 +780,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_tamper_rehashed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tamper_resigned, setup, teardown),
         cmocka_unit_test_setup_teardown(test_key_permissions, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_key_cache, setup, teardown),
         cmocka_unit_test_setup_teardown(test_group, setup, teardown),
         cmocka_unit_test_setup_teardown(test_import_entries, setup, teardown),
         cmocka_unit_test_setup_teardown(test_import_refuse, setup, teardown),
