@@ -3,10 +3,15 @@
 #ifndef AN_CLOCK_H
 #define AN_CLOCK_H
 
+#include <time.h>
+
 /* Writes the current UTC time into out (at least 32 bytes). */
 void an_now_iso(char out[32]);
 
 /* Seconds since an arbitrary fixed point, for measuring durations. */
 double an_monotonic(void);
+
+/* The wall-clock time ms milliseconds from now: the deadline pthread_cond_timedwait takes. */
+struct timespec an_deadline_ms(long ms);
 
 #endif

@@ -12,18 +12,18 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "base/clock.h"
 #include "comply/ledger.h"
 #include "server/api.h"
 
-/* GATHER: when fewer than GATHER_MIN writes are queued, the writer waits up to GATHER_US for
+/* GATHER: when fewer than GATHER_MIN writes are queued, the writer waits up to GATHER_MS for
  * more before it begins (PostgreSQL's commit_delay). A commit costs an fsync, as much as
  * several annotations' B-tree work, so batches of two or three keep the writer busy with
  * commits: at 5,000 annotations/s it averaged 3.4 a batch, was busy 95 % of the time, and
  * any slow fsync then left a queue it took long to drain. Under heavy load the queue is
  * long already and nobody waits. */
-enum { MAX_BATCH = 1024, GATHER_MIN = 16, GATHER_US = 1000 };
+enum { MAX_BATCH = 1024, GATHER_MIN = 16, GATHER_MS = 1 };
 
 struct api_writer {
     an_store *s;
@@ -119,13 +119,7 @@ static void *writer_main(void *arg)
             break;
         }
         if (wr->queued < GATHER_MIN && !wr->closing) {
-            struct timespec until;
-            clock_gettime(CLOCK_REALTIME, &until);
-            until.tv_nsec += GATHER_US * 1000L;
-            if (until.tv_nsec >= 1000000000L) {
-                until.tv_sec++;
-                until.tv_nsec -= 1000000000L;
-            }
+            struct timespec until = an_deadline_ms(GATHER_MS);
             while (wr->queued < GATHER_MIN && !wr->closing)
                 if (pthread_cond_timedwait(&wr->cv, &wr->mu, &until) == ETIMEDOUT) break;
         }

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "base/clock.h"
 #include "server/api.h"
 
 enum {
@@ -44,14 +45,7 @@ struct api_checkpointer {
 
 static void wait_tick(api_checkpointer *c)
 {
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += PERIOD_MS / 1000;
-    until.tv_nsec += (long)(PERIOD_MS % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    struct timespec until = an_deadline_ms(PERIOD_MS);
     while (!c->stop && !atomic_load(&c->wake))
         if (pthread_cond_timedwait(&c->cv, &c->mu, &until) == ETIMEDOUT) break;
 }

@@ -249,9 +249,7 @@ void an_backend_events_emit(an_backend_events *b, int64_t project_id, const char
 /* Sleeps up to seconds unless the sender stops; false when it is stopping. */
 static bool backoff(an_backend_events *b, int seconds)
 {
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += seconds;
+    struct timespec until = an_deadline_ms(seconds * 1000L);
     pthread_mutex_lock(&b->mu);
     while (!b->stopping) {
         if (pthread_cond_timedwait(&b->cv, &b->mu, &until) != 0) break;
@@ -342,9 +340,7 @@ static void *worker(void *arg)
     for (;;) {
         pthread_mutex_lock(&w->mu);
         if (!w->stopping && w->count == 0 && !w->recount) {
-            struct timespec until;
-            clock_gettime(CLOCK_REALTIME, &until);
-            until.tv_sec += RECOUNT_SECONDS;
+            struct timespec until = an_deadline_ms(RECOUNT_SECONDS * 1000L);
             pthread_cond_timedwait(&w->cv, &w->mu, &until);
         }
         if (w->stopping) {

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "base/buf.h"
+#include "base/clock.h"
 #include "formats/export.h"
 #include "formats/format.h"
 #include "service/tar.h"
@@ -135,9 +136,7 @@ static void *worker(void *arg)
         }
         pthread_mutex_lock(&r->mu);
         if (!r->stopping && r->kicks == 0) {
-            struct timespec until;
-            clock_gettime(CLOCK_REALTIME, &until);
-            until.tv_sec += POLL_SECONDS;
+            struct timespec until = an_deadline_ms(POLL_SECONDS * 1000L);
             pthread_cond_timedwait(&r->cv, &r->mu, &until);
         }
         if (r->kicks) r->kicks--;

@@ -470,9 +470,7 @@ static int add_target(void *ud, const an_webhook *h)
 /* Sleeps up to seconds unless the dispatcher stops; false when it is stopping. */
 static bool backoff(an_webhooks *w, int seconds)
 {
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += seconds;
+    struct timespec until = an_deadline_ms(seconds * 1000L);
     pthread_mutex_lock(&w->mu);
     while (!w->stopping) {
         if (pthread_cond_timedwait(&w->cv, &w->mu, &until) != 0) break;
@@ -568,9 +566,7 @@ static void *worker(void *arg)
     for (;;) {
         pthread_mutex_lock(&w->mu);
         if (!w->stopping && w->count == 0 && !w->recount) {
-            struct timespec until;
-            clock_gettime(CLOCK_REALTIME, &until);
-            until.tv_sec += RECOUNT_SECONDS;
+            struct timespec until = an_deadline_ms(RECOUNT_SECONDS * 1000L);
             pthread_cond_timedwait(&w->cv, &w->mu, &until);
         }
         if (w->stopping) {
