@@ -36,15 +36,6 @@ until [ -s port ] && grep -q "serving" serve.log; do
 done
 url="http://127.0.0.1:$(cat port)"
 base=$(sed -n 's|.*at \(http://[^ ]*\)/$|\1|p' serve.log)
-req() { # req USER METHOD PATH [BODY]: prints the status; the body goes to body.json
-    curl -s -o body.json -w '%{http_code}' -X "$2" -H "Authorization: Token $(eval echo "\$T_$1")" \
-        -H 'Content-Type: application/json' ${4:+--data-binary "$4"} "$base$3"
-}
-expect() { # expect STATUS USER METHOD PATH [BODY]
-    want=$1; shift
-    got=$(req "$@")
-    [ "$got" = "$want" ] || fail "$* -> $got, expected $want: $(cat body.json)"
-}
 curl -s -X POST "$url/config" -d '{"delay": 0.05}' >/dev/null
 
 # The outbound guard: loopback is refused until the allow-list names it.

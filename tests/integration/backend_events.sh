@@ -37,15 +37,6 @@ until [ -s port ] && grep -q "serving" serve.log; do
 done
 url="http://127.0.0.1:$(cat port)"
 base=$(sed -n 's|.*at \(http://[^ ]*\)/$|\1|p' serve.log)
-req() { # req USER METHOD PATH [BODY]: prints the status; the body goes to body.json
-    curl -s -o body.json -w '%{http_code}' -X "$2" -H "Authorization: Token $(eval echo "\$T_$1")" \
-        -H 'Content-Type: application/json' ${4:+--data-binary "$4"} "$base$3"
-}
-expect() { # expect STATUS USER METHOD PATH [BODY]
-    want=$1; shift
-    got=$(req "$@")
-    [ "$got" = "$want" ] || fail "$* -> $got, expected $want: $(cat body.json)"
-}
 events() { # events N: waits until the backend has recorded N training events (in stats.json)
     i=0
     until curl -s "$url/stats" >stats.json && [ "$(json_get stats.json 'len(j["events"])')" -ge "$1" ]; do

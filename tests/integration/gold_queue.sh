@@ -26,15 +26,6 @@ until grep -q "serving" serve.log; do
     i=$((i + 1)); [ $i -lt 100 ] || fail "server did not start: $(cat serve.log)"; sleep 0.05
 done
 base=$(sed -n 's|.*at \(http://[^ ]*\)/$|\1|p' serve.log)
-req() { # req USER METHOD PATH [BODY]: prints the status; the body goes to body.json
-    curl -s -o body.json -w '%{http_code}' -X "$2" -H "Authorization: Token $(eval echo "\$T_$1")" \
-        -H 'Content-Type: application/json' ${4:+--data-binary "$4"} "$base$3"
-}
-expect() { # expect STATUS USER METHOD PATH [BODY]
-    want=$1; shift
-    got=$(req "$@")
-    [ "$got" = "$want" ] || fail "$* -> $got, expected $want: $(cat body.json)"
-}
 answer() { # answer TASK CHOICE: ann annotates the task
     expect 201 ann POST "/api/tasks/$1/annotations" \
         "{\"result\": [{\"from_name\": \"sentiment\", \"to_name\": \"text\", \"type\": \"choices\", \"value\": {\"choices\": [\"$2\"]}}]}"

@@ -29,3 +29,15 @@ expect_status() {
 json_get() {
     $PY -c "import json,sys; j=json.load(open(sys.argv[1])); print($2)" "$1"
 }
+
+# The REST API as user USER, whose token is in $T_USER, on the server at $base (a test that
+# starts `annot serve` sets both). Tests that need another shape define their own req.
+req() { # req USER METHOD PATH [BODY]: prints the status; the body goes to body.json
+    curl -s -o body.json -w '%{http_code}' -X "$2" -H "Authorization: Token $(eval echo "\$T_$1")" \
+        -H 'Content-Type: application/json' ${4:+--data-binary "$4"} "$base$3"
+}
+expect() { # expect STATUS USER METHOD PATH [BODY]
+    want=$1; shift
+    got=$(req "$@")
+    [ "$got" = "$want" ] || fail "$* -> $got, expected $want: $(cat body.json)"
+}

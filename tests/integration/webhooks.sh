@@ -49,15 +49,6 @@ done
 RPORT=$(cat rport)
 base=$(sed -n 's|.*at \(http://[^ ]*\)/$|\1|p' serve.log)
 
-req() { # req USER METHOD PATH [BODY]: prints the status; the body goes to body.json
-    curl -s -o body.json -w '%{http_code}' -X "$2" -H "Authorization: Token $(eval echo "\$T_$1")" \
-        -H 'Content-Type: application/json' ${4:+--data-binary "$4"} "$base$3"
-}
-expect() { # expect STATUS USER METHOD PATH [BODY]
-    want=$1; shift
-    got=$(req "$@")
-    [ "$got" = "$want" ] || fail "$* -> $got, expected $want: $(cat body.json)"
-}
 hook() { printf '{"url":"%s","project":1,"headers":{"X-Hook-Secret":"s3cret"}}' "$1"; }
 
 # Refused before the allow-list names anything: loopback in every spelling, the metadata
