@@ -7,6 +7,7 @@
 #include "base/buf.h"
 #include "base/json.h"
 #include "cli/cli.h"
+#include "cli/cli_pii.h"
 #include "comply/pii.h"
 #include "comply/pii_input.h"
 #include "comply/redact.h"
@@ -89,8 +90,6 @@ static void summary(const scan_out *o)
     fputc('\n', stderr);
 }
 
-/* Options shared with `annot redact` would be tempting to share through a header; each
- * command keeps its own small parser instead (one cmd_*.c per command). */
 static int scan(cli *c, int argc, char **argv)
 {
     const char *file = NULL, *project = NULL;
@@ -111,32 +110,8 @@ static int scan(cli *c, int argc, char **argv)
         } else if (strcmp(a, "--project") == 0 && v) {
             project = v;
             i++;
-        } else if (strcmp(a, "--format") == 0 && v) {
-            if (strcmp(v, "auto") == 0)
-                fmt = AN_PII_AUTO;
-            else if (strcmp(v, "text") == 0)
-                fmt = AN_PII_TEXT;
-            else if (strcmp(v, "jsonl") == 0)
-                fmt = AN_PII_JSONL;
-            else {
-                status = cli_usage(c, "pii", "--format is auto, text or jsonl");
-                goto done;
-            }
-            i++;
-        } else if (strcmp(a, "--pattern") == 0 && v) {
-            if (an_pii_rules_add_pattern(rules, v, &e) < 0) goto fail;
-            i++;
-        } else if (strcmp(a, "--deny") == 0 && v) {
-            if (an_pii_rules_load_deny(rules, v, &e) < 0) goto fail;
-            i++;
-        } else if (strcmp(a, "--min-score") == 0 && v) {
-            char *end;
-            opts.min_score = strtod(v, &end);
-            if (*end || opts.min_score < 0 || opts.min_score > 1) {
-                status = cli_usage(c, "pii", "--min-score is a number from 0 to 1");
-                goto done;
-            }
-            i++;
+        } else if (cli_pii_option(c, "pii", argc, argv, &i, &fmt, &opts, rules, &status)) {
+            if (status) goto done;
         } else if ((a[0] != '-' || strcmp(a, "-") == 0) && !file) {
             file = a;
         } else {

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/cli_pii.h"
 #include "comply/pii.h"
 #include "comply/redact.h"
 #include "comply/redact_run.h"
@@ -69,29 +70,8 @@ int cmd_redact(cli *c, int argc, char **argv)
         } else if (strcmp(a, "--policy") == 0 && v) {
             if (an_redact_policy_parse(&pol, v, &e) < 0) goto fail;
             i++;
-        } else if (strcmp(a, "--format") == 0 && v) {
-            fmt = strcmp(v, "text") == 0 ? AN_PII_TEXT
-                  : strcmp(v, "jsonl") == 0 ? AN_PII_JSONL
-                                            : AN_PII_AUTO;
-            if (fmt == AN_PII_AUTO && strcmp(v, "auto") != 0) {
-                status = cli_usage(c, "redact", "--format is auto, text or jsonl");
-                goto done;
-            }
-            i++;
-        } else if (strcmp(a, "--pattern") == 0 && v) {
-            if (an_pii_rules_add_pattern(rules, v, &e) < 0) goto fail;
-            i++;
-        } else if (strcmp(a, "--deny") == 0 && v) {
-            if (an_pii_rules_load_deny(rules, v, &e) < 0) goto fail;
-            i++;
-        } else if (strcmp(a, "--min-score") == 0 && v) {
-            char *end;
-            opts.min_score = strtod(v, &end);
-            if (*end || opts.min_score < 0 || opts.min_score > 1) {
-                status = cli_usage(c, "redact", "--min-score is a number from 0 to 1");
-                goto done;
-            }
-            i++;
+        } else if (cli_pii_option(c, "redact", argc, argv, &i, &fmt, &opts, rules, &status)) {
+            if (status) goto done;
         } else if ((a[0] != '-' || strcmp(a, "-") == 0) && !file) {
             file = a;
         } else {
