@@ -35,19 +35,6 @@ static const char usage[] =
     "                    concurrency apply; --workers is its concurrency for a URL)\n"
     "  --json            one JSON summary on stdout\n";
 
-static const char *opt_value(int argc, char **argv, int *i, const char *opt, bool *missing)
-{
-    size_t n = strlen(opt);
-    if (strncmp(argv[*i], opt, n) != 0) return NULL;
-    if (argv[*i][n] == '=') return argv[*i] + n + 1;
-    if (argv[*i][n] != '\0') return NULL;
-    if (*i + 1 >= argc) {
-        *missing = true;
-        return NULL;
-    }
-    return argv[++*i];
-}
-
 static void print_failure(void *ud, int64_t task_id, const an_err *e)
 {
     if (e->where[0])
@@ -178,19 +165,19 @@ int cmd_predict(cli *c, int argc, char **argv)
             c->json = true;
         } else if (strcmp(argv[i], "--only-unlabeled") == 0) {
             o.only_unlabeled = true;
-        } else if ((v = opt_value(argc, argv, &i, "--model", &missing))) {
+        } else if ((v = cli_opt_value(argc, argv, &i, "--model", &missing))) {
             model = v;
-        } else if ((v = opt_value(argc, argv, &i, "--version", &missing))) {
+        } else if ((v = cli_opt_value(argc, argv, &i, "--version", &missing))) {
             version = v;
-        } else if ((v = opt_value(argc, argv, &i, "--backend", &missing))) {
+        } else if ((v = cli_opt_value(argc, argv, &i, "--backend", &missing))) {
             backend = v;
-        } else if ((v = opt_value(argc, argv, &i, "--option", &missing))) {
+        } else if ((v = cli_opt_value(argc, argv, &i, "--option", &missing))) {
             if (!strchr(v, '=') || v[0] == '=')
                 return cli_usage(c, "predict", "--option takes KEY=VALUE");
             if (n_options == sizeof options / sizeof options[0])
                 return cli_usage(c, "predict", "at most %zu --option", n_options);
             options[n_options++] = v;
-        } else if ((v = opt_value(argc, argv, &i, "--workers", &missing))) {
+        } else if ((v = cli_opt_value(argc, argv, &i, "--workers", &missing))) {
             char *end;
             errno = 0;
             long n = strtol(v, &end, 10);
@@ -198,7 +185,7 @@ int cmd_predict(cli *c, int argc, char **argv)
                 return cli_usage(c, "predict", "--workers takes a whole number from 1 to %d",
                                  AN_PREDICT_WORKERS_MAX);
             o.workers = (int)n;
-        } else if ((v = opt_value(argc, argv, &i, "--min-score", &missing))) {
+        } else if ((v = cli_opt_value(argc, argv, &i, "--min-score", &missing))) {
             char *end;
             errno = 0;
             double x = strtod(v, &end);

@@ -25,19 +25,6 @@ static const char usage[] =
     "  --bits B      feature buckets 2^B (18)\n"
     "  --json        one JSON object on stdout\n";
 
-static const char *opt_value(int argc, char **argv, int *i, const char *opt, bool *missing)
-{
-    size_t n = strlen(opt);
-    if (strncmp(argv[*i], opt, n) != 0) return NULL;
-    if (argv[*i][n] == '=') return argv[*i] + n + 1;
-    if (argv[*i][n] != '\0') return NULL;
-    if (*i + 1 >= argc) {
-        *missing = true;
-        return NULL;
-    }
-    return argv[++*i];
-}
-
 static bool parse_long(const char *s, long lo, long hi, long *out)
 {
     char *end;
@@ -96,17 +83,17 @@ int cmd_train(cli *c, int argc, char **argv)
             return 0;
         } else if (strcmp(argv[i], "--json") == 0) {
             c->json = true;
-        } else if ((v = opt_value(argc, argv, &i, "--model", &missing))) {
+        } else if ((v = cli_opt_value(argc, argv, &i, "--model", &missing))) {
             model = v;
-        } else if ((v = opt_value(argc, argv, &i, "--control", &missing))) {
+        } else if ((v = cli_opt_value(argc, argv, &i, "--control", &missing))) {
             control = v;
-        } else if ((v = opt_value(argc, argv, &i, "--epochs", &missing))) {
+        } else if ((v = cli_opt_value(argc, argv, &i, "--epochs", &missing))) {
             if (!parse_long(v, 1, 1000, &epochs))
                 return cli_usage(c, "train", "--epochs takes a whole number from 1 to 1000");
-        } else if ((v = opt_value(argc, argv, &i, "--seed", &missing))) {
+        } else if ((v = cli_opt_value(argc, argv, &i, "--seed", &missing))) {
             if (!parse_long(v, 0, 0x7fffffffL, &seed))
                 return cli_usage(c, "train", "--seed takes a whole number from 0 to 2147483647");
-        } else if ((v = opt_value(argc, argv, &i, "--bits", &missing))) {
+        } else if ((v = cli_opt_value(argc, argv, &i, "--bits", &missing))) {
             if (!parse_long(v, 8, 24, &bits))
                 return cli_usage(c, "train", "--bits takes a whole number from 8 to 24");
         } else if (missing) {
