@@ -18,14 +18,7 @@ EOF
 $ANNOT import g tasks.json >/dev/null
 for u in mia ann; do $ANNOT member add g $u; done
 
-$ANNOT serve --port 0 >serve.log 2>&1 &
-server=$!
-ON_EXIT="kill $server"
-i=0
-until grep -q "serving" serve.log; do
-    i=$((i + 1)); [ $i -lt 100 ] || fail "server did not start: $(cat serve.log)"; sleep 0.05
-done
-base=$(sed -n 's|.*at \(http://[^ ]*\)/$|\1|p' serve.log)
+serve_start
 answer() { # answer TASK CHOICE: ann annotates the task
     expect 201 ann POST "/api/tasks/$1/annotations" \
         "{\"result\": [{\"from_name\": \"sentiment\", \"to_name\": \"text\", \"type\": \"choices\", \"value\": {\"choices\": [\"$2\"]}}]}"

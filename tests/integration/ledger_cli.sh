@@ -47,14 +47,7 @@ grep -q 'no licence given' rej.jsonl || fail "reject for a missing licence: $(he
 [ "$(wc -l <rej.jsonl)" -eq 9 ] || fail "expected 9 rejects: $(cat rej.jsonl)"
 
 # Annotations through the API: several at once share commits (one entry per commit).
-$ANNOT serve --port 0 >serve.log 2>&1 &
-server=$!
-ON_EXIT="kill $server"
-i=0
-until grep -q "serving" serve.log; do
-    i=$((i + 1)); [ $i -lt 100 ] || fail "server did not start: $(cat serve.log)"; sleep 0.05
-done
-base=$(sed -n 's|.*at \(http://[^ ]*\)/$|\1|p' serve.log)
+serve_start
 good='{"result":[{"id":"a","from_name":"sentiment","to_name":"text","type":"choices","value":{"choices":["Positive"]}}]}'
 for t in 1 2 3 4 5 6; do
     curl -s -o "ann$t.json" -w '%{http_code}\n' -X POST -H "Authorization: Token $T_ann" \

@@ -30,6 +30,19 @@ json_get() {
     $PY -c "import json,sys; j=json.load(open(sys.argv[1])); print($2)" "$1"
 }
 
+# serve_start: starts `annot serve` on a free loopback port of the workspace, waits until it
+# serves, stops it on exit (ON_EXIT), and sets $server (its pid) and $base (its URL).
+serve_start() {
+    $ANNOT serve --port 0 >serve.log 2>&1 &
+    server=$!
+    ON_EXIT="kill $server"
+    i=0
+    until grep -q "serving" serve.log; do
+        i=$((i + 1)); [ $i -lt 100 ] || fail "server did not start: $(cat serve.log)"; sleep 0.05
+    done
+    base=$(sed -n 's|.*at \(http://[^ ]*\)/$|\1|p' serve.log)
+}
+
 # The REST API as user USER, whose token is in $T_USER, on the server at $base (a test that
 # starts `annot serve` sets both). Tests that need another shape define their own req.
 req() { # req USER METHOD PATH [BODY]: prints the status; the body goes to body.json

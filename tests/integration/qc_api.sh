@@ -23,14 +23,7 @@ EOF
 $ANNOT import r tasks.json >/dev/null
 for u in mia rex ann bea; do $ANNOT member add r $u; done
 
-$ANNOT serve --port 0 >serve.log 2>&1 &
-server=$!
-ON_EXIT="kill $server"
-i=0
-until grep -q "serving" serve.log; do
-    i=$((i + 1)); [ $i -lt 100 ] || fail "server did not start: $(cat serve.log)"; sleep 0.05
-done
-base=$(sed -n 's|.*at \(http://[^ ]*\)/$|\1|p' serve.log)
+serve_start
 
 # No rules yet: an empty document.
 expect 200 ann GET /api/projects/1/qc/rules

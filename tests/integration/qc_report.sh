@@ -71,14 +71,7 @@ expect_status 1 $ANNOT qc report rep -o afile
 expect_status 1 $ANNOT qc rules rep -o rep_out
 
 # The API.
-$ANNOT serve --port 0 >serve.log 2>&1 &
-server=$!
-ON_EXIT="kill $server"
-i=0
-until grep -q "serving" serve.log; do
-    i=$((i + 1)); [ $i -lt 100 ] || fail "server did not start: $(cat serve.log)"; sleep 0.05
-done
-base=$(sed -n 's|.*at \(http://[^ ]*\)/$|\1|p' serve.log)
+serve_start
 req() { # req USER PATH: prints the status; the body goes to body, the headers to headers
     curl -s -D headers -o body -w '%{http_code}' -H "Authorization: Token $(eval echo "\$T_$1")" "$base$2"
 }

@@ -29,14 +29,7 @@ $ANNOT member add p ann
 $ANNOT member add p rex
 for u in ann rex; do eval "T_$u=\$($ANNOT token create $u)"; done
 
-$ANNOT serve --port 0 >serve.log 2>&1 &
-server=$!
-ON_EXIT="kill $server"
-i=0
-until grep -q "serving" serve.log; do
-    i=$((i + 1)); [ $i -lt 100 ] || fail "server did not start: $(cat serve.log)"; sleep 0.05
-done
-base=$(sed -n 's|.*at \(http://[^ ]*\)/$|\1|p' serve.log)
+serve_start
 # One annotation per task, submitted in task order 5, 1, 2, 3, 4 (annotation ids 1..5).
 for task in 5 1 2 3 4; do
     expect 201 ann POST /api/tasks/$task/annotations \
