@@ -16,14 +16,7 @@ $ANNOT member add p mia
 printf '[{"text":"one"},{"text":"two"}]' >tasks.json
 $ANNOT import p tasks.json >/dev/null
 
-$ANNOT serve --port 0 --threads 4 >serve.log 2>&1 &
-server=$!
-ON_EXIT="kill $server"
-i=0
-until grep -q "serving" serve.log; do
-    i=$((i + 1)); [ $i -lt 100 ] || fail "server did not start: $(cat serve.log)"; sleep 0.05
-done
-base=$(sed -n 's|.*at \(http://[^ ]*\)/$|\1|p' serve.log)
+serve_start --threads 4
 req() { # req METHOD PATH [BODY]: prints the status, the answer in body.json
     curl -s -o body.json -w '%{http_code}' -X "$1" -H "Authorization: Token $TOKEN" \
         -H 'Content-Type: application/json' ${3:+--data-binary "$3"} "$base$2"

@@ -21,16 +21,7 @@ $ANNOT project create s --config "$ANNOT_SRC/demo/configs/street.xml" >/dev/null
 $ANNOT import s street.json >/dev/null
 for u in mia rex ann; do $ANNOT member add r $u; $ANNOT member add s $u; done
 
-start() {
-    $ANNOT serve --port 0 --media-root "$T/media" >serve.log 2>&1 &
-    server=$!
-    ON_EXIT="kill $server"
-    i=0
-    until grep -q "serving" serve.log; do
-        i=$((i + 1)); [ $i -lt 100 ] || fail "server did not start: $(cat serve.log)"; sleep 0.05
-    done
-    base=$(sed -n 's|.*at \(http://[^ ]*\)/$|\1|p' serve.log)
-}
+start() { serve_start --media-root "$T/media"; }
 start
 req() {
     curl -s -o body.json -w '%{http_code}' -X "$2" -H "Authorization: Token $(eval echo "\$T_$1")" \

@@ -32,14 +32,7 @@ $ANNOT project create r --config "$cfg" >/dev/null
 $ANNOT import r "$ANNOT_SRC/demo/tasks/reviews.json" >/dev/null
 for u in mia rex ann bea; do $ANNOT member add r $u; done
 
-$ANNOT serve --port 0 --media-root "$T/media" >serve.log 2>&1 &
-server=$!
-ON_EXIT="kill $server"
-i=0
-until grep -q "serving" serve.log; do
-    i=$((i + 1)); [ $i -lt 100 ] || fail "server did not start: $(cat serve.log)"; sleep 0.05
-done
-base=$(sed -n 's|.*at \(http://[^ ]*\)/$|\1|p' serve.log)
+serve_start --media-root "$T/media"
 
 req() { # req USER METHOD PATH [BODY]: prints the status; the body goes to body.json
     if [ "$1" = none ]; then auth="X-None: 1"; else auth="Authorization: Token $(eval echo "\$T_$1")"; fi

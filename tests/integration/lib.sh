@@ -30,10 +30,13 @@ json_get() {
     $PY -c "import json,sys; j=json.load(open(sys.argv[1])); print($2)" "$1"
 }
 
-# serve_start: starts `annot serve` on a free loopback port of the workspace, waits until it
-# serves, stops it on exit (ON_EXIT), and sets $server (its pid) and $base (its URL).
+# serve_start [OPTION...]: starts `annot serve --port 0 OPTION...` on the workspace, waits
+# until it serves, stops it on exit (ON_EXIT), and sets $server (its pid) and $base (its URL).
+# The log is emptied first: a restart must not find the previous server's "serving" line
+# (and its port) before the new server has truncated the file.
 serve_start() {
-    $ANNOT serve --port 0 >serve.log 2>&1 &
+    : >serve.log
+    $ANNOT serve --port 0 "$@" >>serve.log 2>&1 &
     server=$!
     ON_EXIT="kill $server"
     i=0
