@@ -88,6 +88,7 @@ typedef struct api_user {
     an_user u;
     bool via_session;
     char csrf[AN_CSRF_TEXT_BYTES];
+    an_store *read; /* the request's soft read transaction (see authenticate), or NULL */
 } api_user;
 
 /* This thread's store handle; NULL after answering 500 in resp when it cannot be opened. */

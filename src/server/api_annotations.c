@@ -8,10 +8,11 @@
 #include "server/api.h"
 #include "service/annotate.h"
 
-/* Label Studio's annotation shape. */
-static json_t *annotation_json(const an_annotation *a)
+/* Label Studio's annotation shape. parsed, when not NULL, is a->result already parsed (a
+ * reference is taken): answering a new annotation then costs no second parse of its result. */
+static json_t *annotation_json_parsed(const an_annotation *a, json_t *parsed)
 {
-    json_t *result = json_loads(a->result, 0, NULL);
+    json_t *result = parsed ? json_incref(parsed) : json_loads(a->result, 0, NULL);
     json_t *j =
         json_pack("{s:I,s:I,s:I,s:o,s:b,s:b,s:s,s:s}", "id", (json_int_t)a->id, "task",
                   (json_int_t)a->task_id, "project", (json_int_t)a->project_id, "result",
@@ -23,6 +24,11 @@ static json_t *annotation_json(const an_annotation *a)
     json_object_set_new(j, "lead_time",
                         isnan(a->lead_time) ? json_null() : json_real(a->lead_time));
     return j;
+}
+
+static json_t *annotation_json(const an_annotation *a)
+{
+    return annotation_json_parsed(a, NULL);
 }
 
 typedef struct visible_list {
@@ -139,7 +145,7 @@ static int annotation_written(an_http_req *req, an_http_resp *resp, void *app, v
                            .cancelled = in->cancelled,
                            .created_at = n->w.at,
                            .updated_at = n->w.at};
-        an_http_json(resp, 201, annotation_json(&a));
+        an_http_json(resp, 201, annotation_json_parsed(&a, n->p.result));
         notify(app, "ANNOTATION_CREATED", &a);
     }
     an_prepared_annotation_free(&n->p);
@@ -152,11 +158,13 @@ int api_annotation_create(an_http_req *req, an_http_resp *resp, void *app)
     int64_t id = s ? api_param_id(req, resp, "id") : 0;
     an_task t;
     an_project p;
-    /* The checks' reads share one read transaction, ended before the write. */
+    /* The checks' reads (access, then the QC rules) share one read transaction, ended
+     * before the write is queued. */
     if (!id || api_read_begin(s, resp)) return 0;
-    int denied = api_task_for(req, resp, s, id, AN_ACT_ANNOTATE, &t, &p);
-    an_store_read_end(s);
-    if (denied) return 0;
+    if (api_task_for(req, resp, s, id, AN_ACT_ANNOTATE, &t, &p)) {
+        an_store_read_end(s);
+        return 0;
+    }
     json_t *body = api_body_object(req, resp);
     api_cfg *cfg = body ? api_config(app, &p, resp) : NULL;
     an_submit in;
@@ -168,22 +176,18 @@ int api_annotation_create(an_http_req *req, an_http_resp *resp, void *app)
         /* Validation, then the project's QC rules (their reads on this thread, before the
          * write is queued): either refusal is a 422 naming the place. */
         int bad = an_annotation_prepare(cfg->cfg, &t, api_me(req)->id, &in, &n->p, &e);
-        bool answered = false;
-        if (bad == 0) {
-            answered = api_read_begin(s, resp) != 0;
-            if (!answered) {
-                bad = an_annotation_check_rules(s, cfg->cfg, &t, &n->p, &e);
-                an_store_read_end(s);
-            }
-        }
-        if (bad < 0 || answered) {
+        if (bad == 0) bad = an_annotation_check_rules(s, cfg->cfg, &t, &n->p, &e);
+        an_store_read_end(s);
+        if (bad < 0) {
             an_prepared_annotation_free(&n->p);
-            if (!answered) api_fail(resp, &e, e.code == AN_EINVAL ? 422 : 0);
+            api_fail(resp, &e, e.code == AN_EINVAL ? 422 : 0);
         } else {
             n->w.fn = write_annotation;
             n->w.ctx = n;
             rc = api_write_later(app, req, resp, s, &n->w, annotation_written, n);
         }
+    } else {
+        an_store_read_end(s);
     }
     api_config_release(app, cfg);
     json_decref(body);

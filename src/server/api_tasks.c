@@ -109,7 +109,9 @@ int api_task_respond_task(an_http_req *req, an_http_resp *resp, an_store *s, con
     an_err e;
     an_err_clear(&e);
     int rc = an_store_annotation_list(s, t->id, gather_annotation, &g, &e);
-    if (rc == 0) rc = an_store_prediction_list(s, t->id, gather_prediction, &g, &e);
+    /* t was read in this snapshot: no predictions counted means none to list. */
+    if (rc == 0 && t->prediction_count > 0)
+        rc = an_store_prediction_list(s, t->id, gather_prediction, &g, &e);
     if (rc == 0) {
         an_task_row row = {.id = t->id,
                            .data = t->data,

@@ -51,6 +51,7 @@ struct an_http_server {
     atomic_uint_fast64_t in_flight;
     void *app;
     an_http_before_fn before;
+    an_http_after_fn after;
     char *static_dir;
     char *upload_dir;
     int port;
@@ -98,6 +99,8 @@ struct an_http_req {
     an_http_then then;
     void *then_ctx;
     bool deferred;
+    /* the before hook waits for the handler's call: the request has no body */
+    bool before_late;
 };
 
 /* ---- responses ------------------------------------------------------------------------ */
@@ -194,6 +197,12 @@ const char *an_http_path(const an_http_req *req)
 {
     return req->path;
 }
+
+bool an_http_handler_follows(const an_http_req *req)
+{
+    return req->before_late;
+}
+
 const an_http_route *an_http_route_of(const an_http_req *req)
 {
     return req->route ? &req->route->r : NULL;
@@ -557,6 +566,28 @@ static uint64_t parse_length(const char *s, bool *ok)
 }
 
 /* First call: headers are in, the body is not. Picks the route and answers early when it can. */
+/* Whether the request carries a body: a length above 0, or one sent in chunks. */
+static bool has_body(an_http_req *req, uint64_t content_length)
+{
+    return content_length > 0 ||
+           MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
+                                       MHD_HTTP_HEADER_TRANSFER_ENCODING) != NULL;
+}
+
+/* Runs the before hook: MHD_YES to go on, or the hook's own answer sent. */
+static enum MHD_Result run_before(an_http_req *req)
+{
+    an_http_server *s = req->srv;
+    an_http_resp resp;
+    an_http_resp_init(&resp);
+    int r = s->before(req, &resp, s->app);
+    if (r < 0) an_http_error(&resp, 500, "internal", "the request could not be checked", NULL);
+    enum MHD_Result mr = MHD_YES;
+    if (r != 0) mr = send_resp(req, &resp);
+    an_http_resp_free(&resp);
+    return mr;
+}
+
 static enum MHD_Result begin(an_http_req *req)
 {
     an_http_server *s = req->srv;
@@ -637,15 +668,12 @@ static enum MHD_Result begin(an_http_req *req)
     if (ok && cl > req->max_body) return send_too_large(req);
     if (req->kind != K_ROUTE) return MHD_YES;
 
-    if (s->before) {
-        an_http_resp resp;
-        an_http_resp_init(&resp);
-        int r = s->before(req, &resp, s->app);
-        if (r < 0) an_http_error(&resp, 500, "internal", "the request could not be checked", NULL);
-        enum MHD_Result mr = MHD_YES;
-        if (r != 0) mr = send_resp(req, &resp);
-        an_http_resp_free(&resp);
-        if (r != 0) return mr;
+    /* Without a body the handler's call comes at once: the hook waits for it, so that the
+     * two run back to back on one thread (and may share a read transaction). */
+    req->before_late = s->before && !found->r.upload && !has_body(req, ok ? cl : 0);
+    if (s->before && !req->before_late) {
+        enum MHD_Result mr = run_before(req);
+        if (req->answered || mr != MHD_YES) return mr;
     }
     if (found->r.upload) {
         if (upload_open(req) != 0)
@@ -759,7 +787,16 @@ static enum MHD_Result finish(an_http_req *req)
         serve_static(req, &resp);
     } else {
         if (!req->body.p) an_buf_init(&req->body);
+        if (req->before_late) {
+            enum MHD_Result mr = run_before(req);
+            req->before_late = false;
+            if (req->answered || mr != MHD_YES) {
+                an_http_resp_free(&resp);
+                return mr;
+            }
+        }
         int rc = req->route->r.fn(req, &resp, req->srv->app);
+        if (req->srv->after) req->srv->after(req, req->srv->app);
         if (rc == AN_HTTP_LATER && req->deferred) {
             an_http_resp_free(&resp);
             return MHD_YES; /* answered by answer_later after the resume */
@@ -907,6 +944,7 @@ int an_http_start(const an_http_opts *o, an_http_server **out, an_err *err)
     atomic_init(&s->in_flight, 0);
     s->app = o->app;
     s->before = o->before;
+    s->after = o->after;
     char real[PATH_MAX];
     if (o->static_dir) {
         if (!realpath(o->static_dir, real)) {

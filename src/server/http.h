@@ -103,6 +103,9 @@ typedef struct an_http_route {
 const char *an_http_method(const an_http_req *req);
 /* The URL path, percent-decoded by the daemon, without the query string. */
 const char *an_http_path(const an_http_req *req);
+/* Whether the before hook now running is followed at once by the handler, on this thread
+ * (the request has no body): state the two share then lasts no longer than the request. */
+bool an_http_handler_follows(const an_http_req *req);
 /* The matched route (NULL for static files and unmatched paths). */
 const an_http_route *an_http_route_of(const an_http_req *req);
 /* Path parameter {name} of the matched pattern (decoded), or NULL. */
@@ -157,10 +160,14 @@ void an_http_resume(an_http_req *req);
 
 /* ---- the server ------------------------------------------------------------------------ */
 
-/* Called for each request that matched a route, after its headers arrive and before its body
- * is read (so a refused upload is never received). Returns 0 to go on to the handler, 1 when
- * it answered itself in resp (a 401, say), or < 0 for a 500 JSON error. */
+/* Called for each request that matched a route: for a request with a body (and for every
+ * upload route), after its headers arrive and before the body is read, so a refused upload
+ * is never received; for one without, right before its handler, in the same call on the same
+ * thread (an_http_handler_follows says which). Returns 0 to go on to the handler, 1 when it
+ * answered itself in resp (a 401, say), or < 0 for a 500 JSON error. */
 typedef int (*an_http_before_fn)(an_http_req *req, an_http_resp *resp, void *app);
+/* Called right after a handler returns (also when it deferred its answer), on its thread. */
+typedef void (*an_http_after_fn)(an_http_req *req, void *app);
 
 typedef struct an_http_opts {
     const char *host;            /* address to bind (numeric or a name); NULL = "127.0.0.1" */
@@ -170,6 +177,7 @@ typedef struct an_http_opts {
     size_t n_routes;
     void *app;                /* passed to handlers and the hook */
     an_http_before_fn before; /* may be NULL */
+    an_http_after_fn after;   /* may be NULL */
     const char *static_dir;   /* GET/HEAD of unrouted non-/api paths serve files under it
                                  (an_http_serve_file); a path ending in '/' gives its
                                  index.html. The before hook is not called. NULL = none */

@@ -872,12 +872,22 @@ int an_store_schema_version(an_store *s)
 
 /* ---- transactions ----------------------------------------------------------------------- */
 
+/* Ends a read transaction only soft reads hold (a write is about to start). */
+static void end_soft_reads(an_store *s)
+{
+    if (!sqlite3_get_autocommit(s->db)) sq_exec_id(s, ST_COMMIT, NULL, "");
+    s->tx = TX_NONE;
+    s->readers = 0;
+    s->soft = 0;
+}
+
 int an_store_begin(an_store *s, an_err *err)
 {
     if (s->tx == TX_WRITE)
         return an_err_set(err, AN_EINTERNAL, "an_store_begin",
                           "a transaction is already open on this handle; commit or roll it "
                           "back first");
+    if (s->tx == TX_READ && s->readers == s->soft) end_soft_reads(s);
     if (s->tx == TX_READ)
         return an_err_set(err, AN_EINTERNAL, "an_store_begin",
                           "a task stream or read transaction is open on this handle; close or "
@@ -1092,6 +1102,25 @@ void an_store_read_end(an_store *s)
         if (!sqlite3_get_autocommit(s->db)) sq_exec_id(s, ST_COMMIT, NULL, "");
         s->tx = TX_NONE;
     }
+}
+
+int an_store_read_begin_soft(an_store *s, an_err *err)
+{
+    int rc = an_store_read_begin(s, err);
+    if (rc == 0 && s->tx == TX_READ) s->soft++;
+    return rc;
+}
+
+void an_store_read_end_soft(an_store *s)
+{
+    if (s->tx == TX_WRITE) {
+        /* Begun inside a write transaction: counted there, like read_begin's. */
+        an_store_read_end(s);
+        return;
+    }
+    if (s->soft <= 0) return; /* given up when a write started */
+    s->soft--;
+    an_store_read_end(s);
 }
 
 /* Runs a single-statement write in the caller's transaction when one is open, else in its
@@ -1353,6 +1382,17 @@ int an_store_project_get(an_store *s, const char *name_or_id, an_project *out, a
         return an_err_set(err, AN_ENOTFOUND, "project",
                           "no project named or numbered %s; `annot project list` shows them",
                           name_or_id);
+    add_pending(s, out);
+    return 0;
+}
+
+int an_store_project_get_id(an_store *s, int64_t id, an_project *out, an_err *err)
+{
+    memset(out, 0, sizeof *out);
+    int rc = lookup(s, ST_PROJECT_BY_ID, NULL, id, fill_project, out, err);
+    if (rc < 0) return rc;
+    if (rc == 0)
+        return an_err_set(err, AN_ENOTFOUND, "project", "no project numbered %lld", (long long)id);
     add_pending(s, out);
     return 0;
 }
@@ -1951,11 +1991,7 @@ int sq_each_row(an_store *s, const char *sql, const int64_t *params, int n_param
 
 void sq_iso_from_epoch(int64_t t, char out[32])
 {
-    time_t tt = (time_t)t;
-    struct tm tm;
-    gmtime_r(&tt, &tm);
-    snprintf(out, 32, "%04d-%02d-%02dT%02d:%02d:%02d.000000Z", tm.tm_year + 1900, tm.tm_mon + 1,
-             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    an_iso_from_epoch(t, 0, out);
 }
 
 int sq_no_user(an_err *err, int64_t id)
@@ -2110,7 +2146,7 @@ enum { TOKEN_TOUCH_S = 60 };
  * dropped; inside a read stream the write is skipped (it would be refused). */
 static void token_touch(an_store *s, int64_t token_id)
 {
-    if (s->tx == TX_READ) return;
+    if (s->tx == TX_READ && s->readers > s->soft) return;
     bool own;
     an_err ignored;
     if (sq_begin_own(s, &own, &ignored)) return;
@@ -2894,7 +2930,7 @@ int an_store_next_task(an_store *s, int64_t project_id, int64_t user_id, int ove
     int64_t low = 0;
     bool own = false;
     int rc = 0;
-    if (s->tx != TX_READ) {
+    if (s->tx != TX_READ || s->readers == s->soft) {
         if ((rc = sq_begin_own(s, &own, err))) return rc;
         if ((rc = advance_next_hint(s, project_id, overlap, &low, err)))
             return sq_finish_own(s, own, rc, err);

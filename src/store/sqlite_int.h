@@ -106,6 +106,7 @@ struct an_store {
     enum tx_state tx;
     int readers;        /* open iterators and read_begin calls sharing the TX_READ transaction */
     int reads_in_write; /* read_begin calls made while a write transaction was open */
+    int soft;           /* how many of the readers are soft (an_store_read_begin_soft) */
     sqlite3_stmt *stmt[ST__COUNT];
     cached_sql sql[SQL_CACHE];
     int n_sql;

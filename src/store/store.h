@@ -45,9 +45,19 @@ int an_store_end(an_store *s, int rc, an_err *err);
 /* Durability of this handle's commits. By default (false) a commit survives a crash of the
  * process but may be lost with the last moments before a power failure or OS crash (WAL with
  * synchronous=NORMAL: no fsync per commit). true: a commit is on disk before it returns
- * (an fsync of the log per commit), which the server's write batcher affords because one
- * commit covers many writes. */
+ * (an fsync of the log per commit). The server's write batcher keeps false and flushes
+ * apart (an_log_flusher, below). */
 int an_store_set_synchronous(an_store *s, bool full, an_err *err);
+
+/* Flushing commits apart from making them. A handle with synchronous off commits into the
+ * log without waiting for the disk; an_log_flush then puts everything committed so far on
+ * disk, from any thread — the server's writer commits the next batch while another thread
+ * waits for the flush of the last one. s names the workspace (any of its handles). */
+typedef struct an_log_flusher an_log_flusher;
+int an_log_flusher_open(an_store *s, an_log_flusher **out, an_err *err);
+/* Flushes the log (fdatasync); AN_EIO naming the file when the disk refuses. */
+int an_log_flush(an_log_flusher *f, an_err *err);
+void an_log_flusher_close(an_log_flusher *f);
 
 /* Caps this handle's page cache at kib KiB (default 32 MiB per handle). A server keeps
  * several handles (one per request thread, the writer, background threads): those that read
@@ -76,6 +86,14 @@ int an_store_mark_undo(an_store *s, an_err *err);
  * the workspace cannot be read. */
 int an_store_read_begin(an_store *s, an_err *err);
 void an_store_read_end(an_store *s);
+/* A read the handle may give up early: begun like read_begin (other reads nest in it), but
+ * when a write starts on the handle (an_store_begin) while only such reads are open, the
+ * transaction is ended first instead of the write being refused. A server opens one around
+ * a whole request, so that checking the caller's token and the handler's reads share one
+ * transaction, without stopping the handlers that write. Its read_end_soft after such a drop
+ * changes nothing. */
+int an_store_read_begin_soft(an_store *s, an_err *err);
+void an_store_read_end_soft(an_store *s);
 
 /* Checkpoints. Commits append to a log beside the workspace file; a checkpoint copies the
  * log back into the file (with an fsync) so the log can start over. By default a commit that
@@ -158,6 +176,8 @@ int an_store_project_create(an_store *s, const char *name, const char *config_xm
 /* Finds a project by name, or by id when the text is all digits and no project has that
  * name. AN_ENOTFOUND when absent. */
 int an_store_project_get(an_store *s, const char *name_or_id, an_project *out, an_err *err);
+/* The same by id alone (one lookup, where the caller has a number). */
+int an_store_project_get_id(an_store *s, int64_t id, an_project *out, an_err *err);
 typedef int (*an_project_cb)(void *ud, const an_project *p);
 /* Calls cb for each project in id order (config and settings are not loaded: NULL). */
 int an_store_project_list(an_store *s, an_project_cb cb, void *ud, an_err *err);

@@ -1,4 +1,4 @@
-/* base/: buffers, UTF-8, the canonical JSON writer, hashes, errors. */
+/* base/: buffers, UTF-8, the canonical JSON writer, hashes, errors, timestamps. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,8 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/buf.h"
+#include "base/clock.h"
 #include "base/err.h"
 #include "base/hash.h"
 #include "base/json.h"
@@ -201,6 +203,50 @@ static void test_err_sets_and_prefixes(void **state)
     assert_int_equal(an_err_exit_status(&e), 2);
 }
 
+/* The hand-made formatter says what gmtime_r and printf say, across leap years, century
+ * rules, the epoch, times before it and the last second of year 9999. */
+static void reference_iso(int64_t sec, long usec, char out[64])
+{
+    time_t tt = (time_t)sec;
+    struct tm tm;
+    gmtime_r(&tt, &tm);
+    snprintf(out, 64, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, usec);
+}
+
+static void test_iso_from_epoch_matches_gmtime(void **state)
+{
+    (void)state;
+    char got[32], want[64];
+    const int64_t fixed[] = {0,          -1,           86399,        86400,
+                             951782400,  951868799,    4107542400,   -2208988800,
+                             1772236800, 253402300799, -62135596800, 1709164800,
+                             68169600,   -86401,       1234567890};
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) {
+        an_iso_from_epoch(fixed[i], 123456, got);
+        reference_iso(fixed[i], 123456, want);
+        assert_string_equal(got, want);
+    }
+    /* Every day from 1900 to 2200 at a changing time of day, and random moments up to 9999. */
+    for (int64_t d = -25567; d < 84006; d++) {
+        int64_t sec = d * 86400 + (d * 7919) % 86400;
+        an_iso_from_epoch(sec, (long)(d & 0xfffff) % 1000000, got);
+        reference_iso(sec, (long)(d & 0xfffff) % 1000000, want);
+        assert_string_equal(got, want);
+    }
+    uint64_t x = 88172645463325252ULL;
+    for (int i = 0; i < 200000; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        int64_t sec = (int64_t)(x % 253402300800ULL);
+        an_iso_from_epoch(sec, 0, got);
+        reference_iso(sec, 0, want);
+        assert_string_equal(got, want);
+    }
+    /* Years past four digits still give gmtime's answer rather than a wrong date. */
+    an_iso_from_epoch(253402300800, 0, got);
+    assert_string_equal(got, "10000-01-01T00:00:00.000000Z");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -213,6 +259,7 @@ int main(void)
         cmocka_unit_test(test_json_parse_error_names_place),
         cmocka_unit_test(test_hash_is_stable),
         cmocka_unit_test(test_err_sets_and_prefixes),
+        cmocka_unit_test(test_iso_from_epoch_matches_gmtime),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

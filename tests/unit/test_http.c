@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,6 +142,12 @@ static int h_metrics(an_http_req *req, an_http_resp *resp, void *app)
 
 static const char NEEDS_TOKEN[] = "token";
 
+/* What the before hook last let through on this thread, and whether it was told that the
+ * handler follows at once. */
+static __thread an_http_req *tl_checked;
+static __thread bool tl_follows;
+static atomic_int g_after_calls;
+
 /* Routes marked NEEDS_TOKEN require "X-Token: secret"; the user slot then holds a name. */
 static int before(an_http_req *req, an_http_resp *resp, void *app)
 {
@@ -154,6 +161,29 @@ static int before(an_http_req *req, an_http_resp *resp, void *app)
         return 1;
     }
     an_http_set_user(req, an_xstrdup("alice"), free);
+    tl_checked = req;
+    tl_follows = an_http_handler_follows(req);
+    return 0;
+}
+
+/* The after hook: counts the handlers it followed and forgets the before hook's request. */
+static void after(an_http_req *req, void *app)
+{
+    assert_ptr_equal(app, &g_srv);
+    (void)req;
+    atomic_fetch_add(&g_after_calls, 1);
+    tl_checked = NULL;
+}
+
+/* Says whether the before hook ran just before it on this thread, for this request, and
+ * whether the hook was told so. */
+static int h_order(an_http_req *req, an_http_resp *resp, void *app)
+{
+    (void)app;
+    char text[64];
+    int n = snprintf(text, sizeof text, "follows=%d adjacent=%d", tl_follows ? 1 : 0,
+                     tl_checked == req ? 1 : 0);
+    an_http_text(resp, 200, "text/plain", text, (size_t)n);
     return 0;
 }
 
@@ -237,6 +267,8 @@ static const an_http_route routes[] = {
     {"POST", "/api/upload", h_upload, 64u << 20, true, NULL},
     {"PUT", "/api/private/upload", h_upload, 64u << 20, true, NEEDS_TOKEN},
     {"GET", "/api/whoami", h_whoami, 0, false, NEEDS_TOKEN},
+    {"GET", "/api/order", h_order, 0, false, NEEDS_TOKEN},
+    {"POST", "/api/order", h_order, 1000, false, NEEDS_TOKEN},
     {"GET", "/metrics", h_metrics, 0, false, NULL},
 };
 
@@ -272,6 +304,7 @@ static int setup(void **state)
     o.n_routes = sizeof routes / sizeof routes[0];
     o.app = &g_srv;
     o.before = before;
+    o.after = after;
     o.static_dir = g_www;
     o.upload_dir = tl_path("uploads");
     an_err err;
@@ -710,6 +743,30 @@ static void test_before_hook(void **state)
     assert_true(src.sent < (8u << 20));
     assert_string_equal(g_last_upload, "");
     reply_free(&r);
+
+    /* Without a body the hook runs right before the handler, on its thread, and is told so;
+     * with one it runs when the headers arrive. The after hook follows every handler that
+     * ran, and no refused request. */
+    int calls = atomic_load(&g_after_calls);
+    call order = {.path = "/api/order", .headers = {"X-Token: secret"}};
+    do_call(&order, &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body.p, "follows=1 adjacent=1");
+    reply_free(&r);
+    call posted = {.method = "POST",
+                   .path = "/api/order",
+                   .body = "{\"a\":1}",
+                   .body_len = 7,
+                   .headers = {"X-Token: secret", "Content-Type: application/json"}};
+    do_call(&posted, &r);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body.p, "follows=0"));
+    reply_free(&r);
+    assert_int_equal(atomic_load(&g_after_calls), calls + 2);
+    get("/api/order", &r);
+    assert_error(&r, 401, "unauthorized");
+    reply_free(&r);
+    assert_int_equal(atomic_load(&g_after_calls), calls + 2);
 }
 
 static void test_static_files(void **state)

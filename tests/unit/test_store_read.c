@@ -1,5 +1,6 @@
 /* The store's read transactions (an_store_read_begin/_end): one snapshot for a request's
- * reads, nesting with each other, with task streams and inside write transactions; the
+ * reads, nesting with each other, with task streams and inside write transactions; soft
+ * reads that a write on the handle ends; the
  * per-handle statement cache (a callback may rerun the query it is called from, a finished
  * read keeps no snapshot open); and the checkpoint controls a server uses. */
 #include <stdarg.h>
@@ -197,6 +198,42 @@ static void test_read_nests(void **state)
     an_store_read_end(f->s);
     annotate(f->s, f->pid, f->tid);
     assert_int_equal(annotations_of(f->s, f->tid), 2);
+}
+
+/* A soft read (a server's request) shares its snapshot with the reads nested in it, but a
+ * write on the handle ends it instead of being refused; its end after that changes nothing.
+ * A hard read nested in it still keeps writes out. */
+static void test_soft_read_gives_way_to_a_write(void **state)
+{
+    fixture *f = *state;
+    an_err err;
+    must(an_store_read_begin_soft(f->s, &err), &err, "read_begin_soft");
+    assert_int_equal(annotations_of(f->s, f->tid), 0);
+    other_writer_annotates(f);
+    must(an_store_read_begin(f->s, &err), &err, "read_begin (nested)");
+    assert_int_equal(annotations_of(f->s, f->tid), 0); /* one snapshot */
+    assert_int_equal(an_store_begin(f->s, &err), -AN_EINTERNAL);
+    an_store_read_end(f->s);
+    assert_int_equal(annotations_of(f->s, f->tid), 0); /* the soft read keeps it */
+
+    /* Only the soft read is left: the write ends it and sees the newest workspace. */
+    annotate(f->s, f->pid, f->tid);
+    assert_int_equal(annotations_of(f->s, f->tid), 2);
+    an_store_read_end_soft(f->s); /* given up already: nothing to end */
+    must(an_store_read_begin(f->s, &err), &err, "read_begin after");
+    assert_int_equal(annotations_of(f->s, f->tid), 2); /* the snapshot starts here */
+    other_writer_annotates(f);
+    an_store_read_end_soft(f->s); /* must not end the hard read begun after the drop */
+    assert_int_equal(annotations_of(f->s, f->tid), 2);
+    an_store_read_end(f->s);
+    assert_int_equal(annotations_of(f->s, f->tid), 3);
+
+    /* Ended normally, a soft read leaves no transaction behind. */
+    must(an_store_read_begin_soft(f->s, &err), &err, "read_begin_soft");
+    assert_int_equal(annotations_of(f->s, f->tid), 3);
+    an_store_read_end_soft(f->s);
+    other_writer_annotates(f);
+    assert_int_equal(annotations_of(f->s, f->tid), 4);
 }
 
 static void test_read_shares_with_task_streams(void **state)
@@ -422,12 +459,37 @@ static void test_restart_checkpoint_gives_up_quickly(void **state)
     assert_int_equal(copied, log);
 }
 
+/* The log flusher finds the workspace's log by name and flushes what a handle without
+ * synchronous commits wrote. Each flush checks that the name still leads to the file it
+ * flushed: with the log's name gone it fails naming the file, rather than flushing a file
+ * nobody will read again. */
+static void test_log_flusher(void **state)
+{
+    fixture *f = *state;
+    an_err err;
+    must(an_store_set_synchronous(f->s, false, &err), &err, "set_synchronous");
+    an_log_flusher *lf = NULL;
+    must(an_log_flusher_open(f->s, &lf, &err), &err, "log_flusher_open");
+    annotate(f->s, f->pid, f->tid);
+    must(an_log_flush(lf, &err), &err, "log_flush");
+    char wal[PATH_MAX + 8], kept[PATH_MAX + 16];
+    snprintf(wal, sizeof wal, "%s-wal", f->path);
+    snprintf(kept, sizeof kept, "%s-wal.kept", f->path);
+    assert_int_equal(rename(wal, kept), 0);
+    assert_int_equal(an_log_flush(lf, &err), -AN_EIO);
+    assert_non_null(strstr(err.where, "-wal"));
+    assert_int_equal(rename(kept, wal), 0);
+    must(an_log_flush(lf, &err), &err, "log_flush with the log back");
+    an_log_flusher_close(lf);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
     const struct CMUnitTest tests[] = {
         T(test_read_sees_one_snapshot),
         T(test_read_nests),
+        T(test_soft_read_gives_way_to_a_write),
         T(test_read_shares_with_task_streams),
         T(test_read_inside_write),
         T(test_read_end_releases_the_wal),
@@ -435,6 +497,7 @@ int main(void)
         T(test_cached_query_leaves_no_snapshot),
         T(test_checkpoints_off_the_commit_path),
         T(test_restart_checkpoint_gives_up_quickly),
+        T(test_log_flusher),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
