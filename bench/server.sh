@@ -10,6 +10,11 @@
 #                      the answers do, and counts each latency from the moment the request
 #                      was due (a stall's delayed requests are counted, not omitted); this
 #                      is how "N/s with p99 <= X" targets are measured.
+# Beside every run bench/server/cpuprobe.c times a fixed piece of work every 5 ms and notes
+# when the CPU ran below half its speed (a virtual machine's host can slow its guest for a
+# while with no sign inside the guest). Rows give the share of the run the CPU was slow; open
+# loop rows also give the latencies of the requests that met no such slow window, and how
+# many of the slowest 1 % did meet one (bench/README.md, "Server").
 # Prints a table; bench/README.md ("Server") keeps the figures.
 #
 # Usage: bench/server.sh [--tasks N] [--small N] [--duration S] [--connections C]
@@ -70,8 +75,10 @@ NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 T=$(mktemp -d "${TMPDIR:-/tmp}/annot-sbench.XXXXXX")
 SERVER=""
 NGINX_PID=""
+PROBE_PID=""
 cleanup() {
     rc=$?
+    [ -n "$PROBE_PID" ] && kill "$PROBE_PID" 2>/dev/null && wait "$PROBE_PID" 2>/dev/null
     [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null && wait "$SERVER" 2>/dev/null
     [ -n "$NGINX_PID" ] && kill "$NGINX_PID" 2>/dev/null && wait "$NGINX_PID" 2>/dev/null
     if [ "$KEEP" = 1 ] || [ $rc -ne 0 ]; then
@@ -87,6 +94,8 @@ cd "$T"
 # The open-loop generator; it also refuses bad --rate-* values before anything is prepared.
 cc -O2 -std=c11 -Wall -Wextra -o loadgen "$HERE/loadgen.c" -lm 2>loadgen-cc.log ||
     die "cannot compile bench/server/loadgen.c: $(cat loadgen-cc.log)"
+cc -O2 -std=c11 -Wall -Wextra -o cpuprobe "$HERE/cpuprobe.c" -lm 2>cpuprobe-cc.log ||
+    die "cannot compile bench/server/cpuprobe.c: $(cat cpuprobe-cc.log)"
 for r in "$RATE_GET" "$RATE_POST"; do
     case "$r" in '' | *[!0-9]*) die "--rate-get/--rate-post need a whole number of requests/s, not '$r'" ;; esac
 done
@@ -147,13 +156,31 @@ api "/api/tasks/$SMALL_FIRST" >nginx/www/task.json
 TASK_BYTES=$(wc -c <nginx/www/task.json)
 
 # ---- measuring -------------------------------------------------------------------------------
+# probe_start NAME / probe_stop: the CPU probe over one run; probe_stop sets P_slow_share
+# (share of its samples below half speed) and P_slow_windows from probe-NAME.txt.
+probe_start() {
+    PROBE_NAME=$1
+    ./cpuprobe --duration 3600 --out "probe-$1.txt" &
+    PROBE_PID=$!
+}
+probe_stop() {
+    kill -TERM "$PROBE_PID" 2>/dev/null || true
+    wait "$PROBE_PID" || die "cpuprobe ($PROBE_NAME) failed"
+    PROBE_PID=""
+    local line
+    line=$(head -1 "probe-$PROBE_NAME.txt")
+    eval "$(echo "${line#PROBE }" | tr ' ' '\n' | sed 's/^/P_/')"
+}
+pct() { awk -v f="$1" 'BEGIN{printf "%.1f", f * 100}'; }
 # wrk_run NAME HOSTPORT MODE FIRST COUNT [PROJECT] [CONNS] [THREADS]: sets W_* from the
 # script's summary line; fails when wrk fails or over 1 % of answers are errors.
 wrk_run() {
     local name=$1 hp=$2 mode=$3 first=$4 count=$5 proj=${6:-0} c=${7:-$CONNS} t=${8:-$WTHREADS}
+    probe_start "$name"
     wrk -t"$t" -c"$c" -d"${DUR}s" --latency -s "$HERE/api.lua" "http://$hp/" \
         -- "$mode" "$TOKEN" "$first" "$count" "$proj" >"wrk-$name.txt" 2>&1 ||
         die "wrk ($name) failed: $(cat "wrk-$name.txt")"
+    probe_stop
     local line
     line=$(grep '^WRK ' "wrk-$name.txt") || die "wrk ($name) printed no summary: $(cat "wrk-$name.txt")"
     eval "$(echo "${line#WRK }" | tr ' ' '\n' | sed 's/^/W_/')"
@@ -169,11 +196,18 @@ wrk_run() {
 # warning when the generator itself could not keep the schedule (its figures are then not
 # valid: the row says so instead of the script stopping).
 lg_run() {
-    local name=$1 hp=$2 rate=$3 mode=$4 first=$5 count=$6 proj=${7:-0} rc=0
+    local line name=$1 hp=$2 rate=$3 mode=$4 first=$5 count=$6 proj=${7:-0} rc=0
+    probe_start "$name"
     ./loadgen --host "${hp%:*}" --port "${hp##*:}" --connections "$CONNS" --rate "$rate" \
-        --duration "$DUR" "$mode" "$TOKEN" "$first" "$count" "$proj" >"lg-$name.txt" 2>&1 || rc=$?
+        --duration "$DUR" --samples "samples-$name.bin" "$mode" "$TOKEN" "$first" "$count" \
+        "$proj" >"lg-$name.txt" 2>&1 || rc=$?
+    probe_stop
     [ $rc -eq 0 ] || [ $rc -eq 3 ] || die "loadgen ($name) failed: $(cat "lg-$name.txt")"
-    local line
+    ./cpuprobe --join "probe-$name.txt" --samples "samples-$name.bin" >"join-$name.txt" ||
+        die "cpuprobe --join ($name) failed"
+    line=$(grep '^JOIN ' "join-$name.txt") || die "cpuprobe --join ($name) printed nothing"
+    eval "$(echo "${line#JOIN }" | tr ' ' '\n' | sed 's/^/J_/')"
+    rm -f "samples-$name.bin"
     line=$(grep '^WRK ' "lg-$name.txt") || die "loadgen ($name) printed no summary: $(cat "lg-$name.txt")"
     eval "$(echo "${line#WRK }" | tr ' ' '\n' | sed 's/^/W_/')"
     local errs=$((W_err_connect + W_err_read + W_err_write + W_err_status + W_err_timeout))
@@ -196,7 +230,11 @@ row() { ROWS+=("$(printf '%-58s %10s %9s %9s %9s  %s' "$@")"); }
 # its two ends).
 kept() { awk -v r="$1" -v d="$2" 'BEGIN{print (d >= 0.99 * r) ? "yes" : "NO"}'; }
 # open-loop details for a row: the tail beyond p99 and whatever was not answered in time.
-lg_more() { echo "p99.9 $(ms "$W_p999_us") ms, late $W_late, unanswered at end $((W_inflight + W_queued))"; }
+lg_more() {
+    echo "p99.9 $(ms "$W_p999_us") ms, late $W_late, unanswered at end $((W_inflight + W_queued)); CPU below half speed $(pct "$P_slow_share") % of the run ($P_slow_windows windows); requests that met no slow window ($(awk -v a="$J_steady_n" -v n="$J_n" 'BEGIN{printf "%.1f", n ? 100 * a / n : 0}') %): p50 $(ms "$J_steady_p50_us") ms, p99 $(ms "$J_steady_p99_us") ms; of the slowest 1 %, $(pct "$J_top1_affected") % met one"
+}
+# For saturation rows: how steady the CPU was during the run.
+wrk_more() { echo "CPU below half speed $(pct "$P_slow_share") % of the run ($P_slow_windows windows)"; }
 
 hwm() { sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$SERVER/status"; }
 rss() { sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$SERVER/status"; }
@@ -228,7 +266,7 @@ wrk_run get "$HOSTPORT" task "$SMALL_FIRST" "$SMALL" "$SMALL_P"
 GET_RPS=$W_RPS
 GET_P99=$(ms "$W_p99_us")
 row "GET /api/tasks/{id} ($SMALL tasks) (saturation, wrk)" "$GET_RPS" "$(ms "$W_p50_us")" "$GET_P99" "$(ms "$W_max_us")" \
-    ">=20000/s: $(ge "$GET_RPS" 20000), p99<=5ms: $(le "$GET_P99" 5)"
+    ">=20000/s: $(ge "$GET_RPS" 20000), p99<=5ms: $(le "$GET_P99" 5); $(wrk_more)"
 
 NPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 sed -e "s|@PREFIX@|$T/nginx|g" -e "s|@PORT@|$NPORT|g" "$HERE/nginx.conf.in" >nginx/nginx.conf
@@ -248,7 +286,7 @@ wrk_run nginx "127.0.0.1:$NPORT" static 1 1
 NGINX_RPS=$W_RPS
 RATIO=$(awk -v a="$GET_RPS" -v b="$NGINX_RPS" 'BEGIN{printf "%.2f", a / b}')
 row "nginx: static file of the task's $TASK_BYTES bytes (saturation, wrk)" "$NGINX_RPS" "$(ms "$W_p50_us")" "$(ms "$W_p99_us")" \
-    "$(ms "$W_max_us")" "annot GET = ${RATIO}x nginx"
+    "$(ms "$W_max_us")" "annot GET = ${RATIO}x nginx; $(wrk_more)"
 
 # The same two at the target's rate (open loop): latencies from each request's due time; the
 # req/s column is answers per second. They run before any POST so that annot's tasks are
@@ -272,7 +310,7 @@ POST_P99=$(ms "$W_p99_us")
 after=$(api "/api/projects/$SMALL_P" | jq_py 'j.get("total_annotations_number", 0)')
 stored=$((after - before))
 row "POST /api/tasks/{id}/annotations (saturation, wrk)" "$POST_RPS" "$(ms "$W_p50_us")" "$POST_P99" "$(ms "$W_max_us")" \
-    ">=5000/s: $(ge "$POST_RPS" 5000), p99<=20ms: $(le "$POST_P99" 20); stored >= answered: $( [ "$stored" -ge "$W_requests" ] && echo yes || echo NO) ($stored stored, $W_requests answered; wrk does not count answers in flight at its end)"
+    ">=5000/s: $(ge "$POST_RPS" 5000), p99<=20ms: $(le "$POST_P99" 20); stored >= answered: $( [ "$stored" -ge "$W_requests" ] && echo yes || echo NO) ($stored stored, $W_requests answered; wrk does not count answers in flight at its end); $(wrk_more)"
 # The same at the target's rate (open loop); every 2xx answer, warm-up included, must be stored.
 before=$(api "/api/projects/$SMALL_P" | jq_py 'j.get("total_annotations_number", 0)')
 lg_run rpost "$HOSTPORT" "$RATE_POST" post "$SMALL_FIRST" "$SMALL" "$SMALL_P"
@@ -284,9 +322,9 @@ row "POST /api/tasks/{id}/annotations at $RATE_POST/s (open loop)" "$W_rate_done
 
 # 3. The big project under load: random single tasks, keyset pages.
 wrk_run getbig "$HOSTPORT" task "$BIG_FIRST" "$BIG" "$BIG_P"
-row "GET /api/tasks/{id} ($BIG tasks) (saturation, wrk)" "$W_RPS" "$(ms "$W_p50_us")" "$(ms "$W_p99_us")" "$(ms "$W_max_us")" ""
+row "GET /api/tasks/{id} ($BIG tasks) (saturation, wrk)" "$W_RPS" "$(ms "$W_p50_us")" "$(ms "$W_p99_us")" "$(ms "$W_max_us")" "$(wrk_more)"
 wrk_run afterbig "$HOSTPORT" after "$BIG_FIRST" "$BIG" "$BIG_P"
-row "GET /api/tasks?after= (100 a page, $BIG) (saturation, wrk)" "$W_RPS" "$(ms "$W_p50_us")" "$(ms "$W_p99_us")" "$(ms "$W_max_us")" ""
+row "GET /api/tasks?after= (100 a page, $BIG) (saturation, wrk)" "$W_RPS" "$(ms "$W_p50_us")" "$(ms "$W_p99_us")" "$(ms "$W_max_us")" "$(wrk_more)"
 
 # 4. Single requests on the big project: 50 each with curl, median and max of time_total.
 N=50
@@ -327,6 +365,7 @@ secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.2f", b - a}')
 echo
 echo "annot serve ($(nproc) cores, request threads: one per core), wrk -t$WTHREADS -c$CONNS -d${DUR}s on the same machine (wrk and the server share the cores)"
 echo "open-loop rows: bench/server/loadgen.c, one thread, $CONNS connections, requests due at a constant rate, latency from the due time; 1 s warm-up + ${DUR} s counted; req/s = answers/s; late = answers whose request waited for a free connection"
+echo "CPU probe (bench/server/cpuprobe.c): a fixed piece of work timed by its own CPU time every 5 ms; slow = under half the run's best speed; a request met a slow window when one overlapped the time from its due time to its answer"
 echo "import of the big project: $BIG tasks in $secs s"
 printf '%-58s %10s %9s %9s %9s  %s\n' "benchmark" "req/s" "p50 ms" "p99 ms" "max ms" "target"
 for r in "${ROWS[@]}"; do echo "$r"; done

@@ -8,7 +8,7 @@
  * figures. wrk2 does the same but is not packaged in Debian.
  *
  *   loadgen --host 127.0.0.1 --port P --connections 64 --rate R --duration S
- *           [--warmup S] [--timeout S] MODE TOKEN FIRST COUNT [PROJECT]
+ *           [--warmup S] [--timeout S] [--samples FILE] MODE TOKEN FIRST COUNT [PROJECT]
  *
  * MODEs as bench/server/api.lua: task, post, after, page, static. One thread, epoll, a
  * timerfd for sub-millisecond sleeps, at most one request in flight per keep-alive
@@ -28,6 +28,8 @@
  *   ok_all        2xx answers over the whole run, warm-up included (what a server must
  *                 have done, e.g. annotations stored, when it answered)
  * Latencies and rates count answers received after the warm-up; errors count the whole run.
+ * --samples FILE also writes every counted answer's due time and latency (CLOCK_MONOTONIC
+ * nanoseconds, two little-endian uint64 each) for bench/server/cpuprobe.c --join.
  *
  * Exit status: 0 measured; 1 could not run (connect, system call); 2 bad arguments;
  * 3 measured, but the generator fell behind its own schedule by more than 100 ms, so the
@@ -105,6 +107,7 @@ static const char *o_port;
 static long o_conns = 64;
 static long o_rate;
 static double o_duration = -1, o_warmup = 1, o_timeout = 10;
+static const char *o_samples;
 static int o_mode;
 static const char *o_token;
 static long long o_first, o_count, o_project = 1;
@@ -118,7 +121,7 @@ static int ep, tfd;
 static struct sockaddr_storage addr;
 static socklen_t addr_len;
 static uint64_t t0, t_warm, t_end, total_k, next_k;
-static uint64_t *lat;
+static uint64_t *lat, *lat_due; /* latency and due time of each counted answer */
 static uint64_t n_lat, lat_cap;
 static long long err_connect, err_read, err_write, err_status, err_timeout, reconnects;
 static long long late_n, bytes_n, ok_all;
@@ -133,7 +136,8 @@ static void usage(const char *fmt, ...)
     vfprintf(stderr, fmt, ap);
     va_end(ap);
     fputs("\nusage: loadgen --host H --port P --connections C --rate R --duration S\n"
-          "               [--warmup S] [--timeout S] MODE TOKEN FIRST COUNT [PROJECT]\n"
+          "               [--warmup S] [--timeout S] [--samples FILE] MODE TOKEN FIRST COUNT\n"
+          "               [PROJECT]\n"
           "  MODE: task (GET /api/tasks/{id}), post (POST /api/tasks/{id}/annotations),\n"
           "        after (GET /api/tasks?project=PROJECT&after=ID-1), page, static (GET /task.json)\n"
           "  ids FIRST .. FIRST+COUNT-1 in turn; R requests/s (1..10000000), C 1..1024,\n"
@@ -212,6 +216,8 @@ static void parse_args(int argc, char **argv)
                 o_warmup = parse_secs("--warmup", v, 0, 3600);
             else if (!strcmp(a, "--timeout"))
                 o_timeout = parse_secs("--timeout", v, 0.001, 3600);
+            else if (!strcmp(a, "--samples"))
+                o_samples = v;
             else
                 usage("unknown option %s", a);
         } else {
@@ -716,8 +722,10 @@ static void answered(struct conn *c, uint64_t now)
     if (c->status >= 200 && c->status <= 299)
         ok_all++;
     if (now >= t_warm) {
-        if (n_lat < lat_cap)
+        if (n_lat < lat_cap) {
+            lat_due[n_lat] = due(c->k);
             lat[n_lat++] = now - due(c->k);
+        }
         if (c->status < 200 || c->status > 299)
             err_status++;
         if (c->late)
@@ -824,6 +832,24 @@ static long long pct(double p)
     return (long long)(lat[i] / 1000);
 }
 
+/* Every counted answer's due time and latency, before the latencies are sorted. */
+static void write_samples(void)
+{
+    FILE *f = fopen(o_samples, "wb");
+    if (!f)
+        die("cannot write %s: %s", o_samples, strerror(errno));
+    for (uint64_t i = 0; i < n_lat; i++) {
+        unsigned char b[16];
+        for (int j = 0; j < 8; j++) {
+            b[j] = (unsigned char)(lat_due[i] >> (8 * j));
+            b[8 + j] = (unsigned char)(lat[i] >> (8 * j));
+        }
+        fwrite(b, 1, sizeof b, f);
+    }
+    if (fclose(f) != 0)
+        die("cannot write %s: %s", o_samples, strerror(errno));
+}
+
 static void resolve(void)
 {
     struct addrinfo hints = {0}, *res;
@@ -860,9 +886,10 @@ int main(int argc, char **argv)
      * the window; no more than all of them. */
     lat_cap = total_k;
     lat = malloc((size_t)(lat_cap ? lat_cap : 1) * sizeof *lat);
+    lat_due = malloc((size_t)(lat_cap ? lat_cap : 1) * sizeof *lat_due);
     conns = calloc((size_t)o_conns, sizeof *conns);
     ring = calloc((size_t)o_conns, sizeof *ring);
-    if (!lat || !conns || !ring)
+    if (!lat || !lat_due || !conns || !ring)
         die("out of memory for %llu samples", (unsigned long long)lat_cap);
     ep = epoll_create1(EPOLL_CLOEXEC);
     tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
@@ -986,6 +1013,7 @@ int main(int argc, char **argv)
     for (uint64_t k = total_k; k-- > 0 && due(k) >= t_warm;)
         offered++;
 
+    if (o_samples) write_samples();
     qsort(lat, (size_t)n_lat, sizeof *lat, cmp_u64);
     double secs = (double)dur_ns / 1e9;
     printf("WRK requests=%llu duration_us=%llu p50_us=%lld p90_us=%lld p99_us=%lld max_us=%lld "
