@@ -23,14 +23,8 @@ PY
 $ANNOT project create p --config cfg.xml >/dev/null
 $ANNOT import p tasks.jsonl >/dev/null
 
-$PY "$ANNOT_SRC/tests/data/backends/fake_backend.py" port &
-fake=$!
-ON_EXIT="kill $fake"
-i=0
-until [ -s port ]; do
-    i=$((i + 1)); [ $i -lt 100 ] || fail "the stand-in backend did not start"; sleep 0.05
-done
-url="http://127.0.0.1:$(cat port)"
+peer_start port $PY "$ANNOT_SRC/tests/data/backends/fake_backend.py" port
+url=$peer_url
 knob() { curl -s -X POST "$url/config" -d "$1" >/dev/null; }
 stats() { curl -s "$url/stats" >stats.json; json_get stats.json "$1"; }
 
@@ -136,7 +130,7 @@ expect_status 1 $ANNOT backend serve --model nosuch --port 0
 $ANNOT train q --model textcls --control sentiment --seed 1 >/dev/null
 $ANNOT backend serve --model textcls --project q --port 0 >serve.log 2>&1 &
 served=$!
-ON_EXIT="kill $fake $served"
+ON_EXIT="kill $served"
 i=0
 until grep -q "serving" serve.log; do
     i=$((i + 1)); [ $i -lt 100 ] || fail "backend serve did not start: $(cat serve.log)"; sleep 0.05

@@ -26,17 +26,9 @@ $ANNOT member add p mia
 $ANNOT member add p ann
 for u in mia ann; do eval "T_$u=\$($ANNOT token create $u)"; done
 
-$PY "$ANNOT_SRC/tests/data/backends/fake_backend.py" port &
-fake=$!
-$ANNOT serve --port 0 >serve.log 2>&1 &
-server=$!
-ON_EXIT="kill $server $fake"
-i=0
-until [ -s port ] && grep -q "serving" serve.log; do
-    i=$((i + 1)); [ $i -lt 100 ] || fail "server or backend did not start: $(cat serve.log)"; sleep 0.05
-done
-url="http://127.0.0.1:$(cat port)"
-base=$(sed -n 's|.*at \(http://[^ ]*\)/$|\1|p' serve.log)
+peer_start port $PY "$ANNOT_SRC/tests/data/backends/fake_backend.py" port
+url=$peer_url
+serve_start
 events() { # events N: waits until the backend has recorded N training events (in stats.json)
     i=0
     until curl -s "$url/stats" >stats.json && [ "$(json_get stats.json 'len(j["events"])')" -ge "$1" ]; do

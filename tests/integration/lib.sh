@@ -7,7 +7,8 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/annot-it.XXXXXX")
 export ANNOT_DB="$T/ws.db"
 PY=/usr/bin/python3
 cd "$T"
-trap 'rc=$?; eval "${ON_EXIT:-}" 2>/dev/null; if [ $rc -eq 0 ]; then rm -rf "$T"; else echo "test files kept in $T" >&2; fi' EXIT
+PEERS=""
+trap 'rc=$?; eval "${ON_EXIT:-}" 2>/dev/null; [ -z "$PEERS" ] || kill $PEERS 2>/dev/null; if [ $rc -eq 0 ]; then rm -rf "$T"; else echo "test files kept in $T" >&2; fi' EXIT
 
 fail() {
     echo "FAIL: $*" >&2
@@ -44,6 +45,24 @@ serve_start() {
         i=$((i + 1)); [ $i -lt 100 ] || fail "server did not start: $(cat serve.log)"; sleep 0.05
     done
     base=$(sed -n 's|.*at \(http://[^ ]*\)/$|\1|p' serve.log)
+}
+
+# peer_start PORTFILE CMD...: starts CMD, a stand-in peer on loopback (an ML backend, a
+# webhook receiver) that writes the port it listens on into PORTFILE; waits until it has,
+# stops it on exit, and sets $peer (its pid) and $peer_url (http://127.0.0.1:PORT).
+peer_start() {
+    local portfile=$1
+    shift
+    : >"$portfile"
+    "$@" &
+    peer=$!
+    PEERS="$PEERS $peer"
+    i=0
+    until [ -s "$portfile" ]; do
+        kill -0 "$peer" 2>/dev/null || fail "the stand-in peer ($*) exited"
+        i=$((i + 1)); [ $i -lt 100 ] || fail "the stand-in peer ($*) did not start"; sleep 0.05
+    done
+    peer_url="http://127.0.0.1:$(cat "$portfile")"
 }
 
 # The REST API as user USER, whose token is in $T_USER, on the server at $base (a test that

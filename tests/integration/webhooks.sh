@@ -37,17 +37,9 @@ with open(sys.argv[2], "w") as f:
 s.serve_forever()
 EOF
 : >received.jsonl
-$PY receiver.py received.jsonl rport &
-receiver=$!
-$ANNOT serve --port 0 >serve.log 2>&1 &
-server=$!
-ON_EXIT="kill $server $receiver"
-i=0
-until [ -s rport ] && grep -q "serving" serve.log; do
-    i=$((i + 1)); [ $i -lt 100 ] || fail "server or receiver did not start: $(cat serve.log)"; sleep 0.05
-done
+peer_start rport $PY receiver.py received.jsonl rport
 RPORT=$(cat rport)
-base=$(sed -n 's|.*at \(http://[^ ]*\)/$|\1|p' serve.log)
+serve_start
 
 hook() { printf '{"url":"%s","project":1,"headers":{"X-Hook-Secret":"s3cret"}}' "$1"; }
 
