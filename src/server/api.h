@@ -146,6 +146,12 @@ int64_t api_visible_annotator(an_http_req *req);
 /* A positive integer query argument, or dflt when absent; -1 when malformed or over max. */
 long api_query_long(an_http_req *req, const char *name, long dflt, long max);
 
+/* Removes thing id with remove() and records action on (kind, id) with detail (may be NULL)
+ * in the audit table, in one transaction; answers 204, or the error. Returns 0. */
+int api_delete_audited(an_http_req *req, an_http_resp *resp, an_store *s, const char *action,
+                       const char *kind, int64_t id, const char *detail,
+                       int (*remove)(an_store *s, int64_t id, an_err *err));
+
 /* Answers 403 unless the signed-in user may do a (MANAGE_USERS: admins). Returns 1 after
  * answering, 0 when allowed. */
 int api_require(an_http_req *req, an_http_resp *resp, an_action a);

@@ -305,20 +305,12 @@ int api_ml_delete(an_http_req *req, an_http_resp *resp, void *appv)
     an_store *s = api_store(appv, resp);
     an_backend b;
     if (!s || backend_for(req, resp, s, &b)) return 0;
-    an_err e;
-    an_err_clear(&e);
     char *detail = audit_detail(&b);
-    int rc = an_store_begin(s, &e);
-    if (rc == 0) {
-        rc = an_store_audit(s, api_me(req)->id, "ml.delete", "ml_backend", b.id, detail, &e);
-        if (rc == 0) rc = an_store_backend_remove(s, b.id, &e);
-        rc = an_store_end(s, rc, &e);
-    }
+    int rc = api_delete_audited(req, resp, s, "ml.delete", "ml_backend", b.id, detail,
+                                an_store_backend_remove);
     free(detail);
     an_backend_clear(&b);
-    if (rc < 0) return api_fail(resp, &e, 0);
-    resp->status = 204;
-    return 0;
+    return rc;
 }
 
 /* ---- prediction jobs --------------------------------------------------------------------- */

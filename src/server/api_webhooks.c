@@ -317,19 +317,11 @@ int api_webhook_delete(an_http_req *req, an_http_resp *resp, void *appv)
     an_store *s = api_store(app, resp);
     an_webhook h;
     if (!s || hook_for(req, resp, s, &h)) return 0;
-    an_err e;
-    an_err_clear(&e);
     char *detail = audit_detail(&h);
-    int rc = an_store_begin(s, &e);
-    if (rc == 0) {
-        rc = an_store_audit(s, api_me(req)->id, "webhook.delete", "webhook", h.id, detail, &e);
-        if (rc == 0) rc = an_store_webhook_delete(s, h.id, &e);
-        rc = an_store_end(s, rc, &e);
-    }
+    int rc = api_delete_audited(req, resp, s, "webhook.delete", "webhook", h.id, detail,
+                                an_store_webhook_delete);
     free(detail);
     an_webhook_clear(&h);
-    if (rc < 0) return api_fail(resp, &e, 0);
-    an_webhooks_changed(app->webhooks);
-    resp->status = 204;
-    return 0;
+    if (resp->status == 204) an_webhooks_changed(app->webhooks);
+    return rc;
 }

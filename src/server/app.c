@@ -156,6 +156,23 @@ int api_project_for(an_http_req *req, an_http_resp *resp, an_store *s, int64_t i
     return 0;
 }
 
+int api_delete_audited(an_http_req *req, an_http_resp *resp, an_store *s, const char *action,
+                       const char *kind, int64_t id, const char *detail,
+                       int (*remove)(an_store *s, int64_t id, an_err *err))
+{
+    an_err e;
+    an_err_clear(&e);
+    int rc = an_store_begin(s, &e);
+    if (rc == 0) {
+        rc = an_store_audit(s, api_me(req)->id, action, kind, id, detail, &e);
+        if (rc == 0) rc = remove(s, id, &e);
+        rc = an_store_end(s, rc, &e);
+    }
+    if (rc < 0) return api_fail(resp, &e, 0);
+    resp->status = 204;
+    return 0;
+}
+
 long api_query_long(an_http_req *req, const char *name, long dflt, long max)
 {
     const char *t = an_http_query(req, name);
