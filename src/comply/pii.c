@@ -1039,6 +1039,8 @@ struct an_pii_ctx {
     size_t n_cands, cap_cands;
     an_pii_finding *found;
     size_t n_found, cap_found;
+    char *pad; /* a copy of a text that lies too close to a page edge (scan()) */
+    size_t cap_pad;
 };
 
 int an_pii_ctx_new(const an_pii_scanner *sc, an_pii_ctx **out, an_err *err)
@@ -1065,6 +1067,7 @@ void an_pii_ctx_free(an_pii_ctx *ctx)
     hs_free_scratch(ctx->scratch);
     free(ctx->cands);
     free(ctx->found);
+    free(ctx->pad);
     free(ctx);
 }
 
@@ -1090,6 +1093,40 @@ static int on_custom(unsigned int id, unsigned long long from, unsigned long lon
     an_pii_ctx *c = ud;
     push_cand(c, id, c->base + (size_t)from, c->base + (size_t)to);
     return 0;
+}
+
+/* Hyperscan 5.4's AVX512-VBMI literal matcher reads up to a vector past the end of the
+ * buffer it scans (VectorCamp/vectorscan issue 322, found here by fuzz_pii): harmless while
+ * the bytes after the text are mapped, a crash when the text ends just before a page that is
+ * not (the end of a mapping, a guard page). A text within EDGE bytes of a page edge, at
+ * either end, is scanned from a copy that has room around it; anywhere else the page the
+ * text ends in holds the whole over-read. Matches are reported as offsets, so the copy
+ * changes nothing the callbacks see. */
+enum { EDGE = 256, PAGE_MIN = 4096 };
+
+static bool near_page_edge(const char *text, size_t len)
+{
+    uintptr_t start = (uintptr_t)text, end = start + len;
+    /* bytes from the text's end to the next page edge (0 when it ends on one) */
+    uintptr_t after = (PAGE_MIN - end % PAGE_MIN) % PAGE_MIN;
+    return start % PAGE_MIN < EDGE || after < EDGE;
+}
+
+static hs_error_t scan(an_pii_ctx *ctx, const hs_database_t *db, const char *text, size_t len,
+                       match_event_handler cb)
+{
+    if (near_page_edge(text, len)) {
+        if (ctx->cap_pad < len + 2 * EDGE) {
+            free(ctx->pad);
+            ctx->cap_pad = len + 2 * EDGE;
+            ctx->pad = an_xmalloc(ctx->cap_pad);
+        }
+        memset(ctx->pad, 0, EDGE);
+        memcpy(ctx->pad + EDGE, text, len);
+        memset(ctx->pad + EDGE + len, 0, EDGE);
+        text = ctx->pad + EDGE;
+    }
+    return hs_scan(db, text, (unsigned)len, 0, ctx->scratch, cb, ctx);
 }
 
 static unsigned char at(const char *t, size_t len, size_t i)
@@ -1227,7 +1264,7 @@ static int scan_custom(an_pii_ctx *ctx, const char *text, size_t len, bool lines
     const an_pii_scanner *sc = ctx->sc;
     if (!lines) {
         ctx->base = 0;
-        return hs_scan(sc->custom, text, (unsigned)len, 0, ctx->scratch, on_custom, ctx);
+        return scan(ctx, sc->custom, text, len, on_custom);
     }
     size_t ls = 0;
     while (ls < len) {
@@ -1236,8 +1273,7 @@ static int scan_custom(an_pii_ctx *ctx, const char *text, size_t len, bool lines
         if (ce > ls && text[ce - 1] == '\r') ce--;
         if (ce > ls) {
             ctx->base = ls;
-            hs_error_t e = hs_scan(sc->custom, text + ls, (unsigned)(ce - ls), 0, ctx->scratch,
-                                   on_custom, ctx);
+            hs_error_t e = scan(ctx, sc->custom, text + ls, ce - ls, on_custom);
             if (e != HS_SUCCESS) return e;
         }
         ls = le + 1;
@@ -1257,8 +1293,7 @@ static int scan_text(an_pii_ctx *ctx, const char *text, size_t len, bool lines,
     if (len > 0xFFFFFFFFu)
         return an_err_set(err, AN_EINVAL, "pii", "text over 4 GiB cannot be scanned at once");
     for (int g = 0; g < NGROUPS; g++)
-        if (hs_scan(sc->groups[g], text, (unsigned)len, 0, ctx->scratch, on_end, ctx) !=
-            HS_SUCCESS)
+        if (scan(ctx, sc->groups[g], text, len, on_end) != HS_SUCCESS)
             return an_err_set(err, AN_EINTERNAL, "pii", "Hyperscan failed to scan the text");
     if (sc->custom && scan_custom(ctx, text, len, lines) != HS_SUCCESS)
         return an_err_set(err, AN_EINTERNAL, "pii", "Hyperscan failed to scan the text");

@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "comply/pii.h"
 #include "comply/pii_input.h"
@@ -629,9 +631,65 @@ static void test_stream_blocks(void **state)
     fclose(tf);
 }
 
+/* Texts that end (or start) right at a page that is not mapped. Hyperscan 5.4's AVX512-VBMI
+ * literal matcher reads up to a vector past the end of the buffer it is given (fatal only
+ * before an unmapped page; found by fuzz_pii); the scan must not fault wherever the text
+ * lies. Every text is scanned at each distance from the guard page up to 128 bytes, with
+ * lines and without, built-in and custom patterns. */
+static void test_text_at_a_page_edge(void **state)
+{
+    (void)state;
+    long page = sysconf(_SC_PAGESIZE);
+    char *mem = mmap(NULL, (size_t)page * 3, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                     -1, 0);
+    assert_true(mem != MAP_FAILED);
+    /* [guard][text page][guard] */
+    assert_int_equal(mprotect(mem, (size_t)page, PROT_NONE), 0);
+    assert_int_equal(mprotect(mem + 2 * page, (size_t)page, PROT_NONE), 0);
+    char *lo = mem + page, *hi = mem + 2 * page;
+    static const char *texts[] = {
+        "F\nFF\n14185866574\n1\xff\xff\xff\xff\xff" "88\xc9\x80" "FF:1\xc7" "41858665741\x1e\x1e\x1e\x1e\x1e",
+        "1\xff\xff\xff\xff\xff" "88\xc9\x80" "FF:1\xc7" "41858665741\x1e\x1e\x1e\x1e\x1e",
+        "14185866574",
+        "13812345678",
+        "a  b secret 110101199003077777 x@y.cn",
+        "VAt hat pat sat fat rat mat ca",
+    };
+    an_pii_rules *rules = an_pii_rules_new();
+    an_err e;
+    assert_int_equal(an_pii_rules_add_pattern(rules, "WS=a\\s+b", &e), 0);
+    assert_int_equal(an_pii_rules_add_deny(rules, "secret", 6, &e), 0);
+    an_pii_scanner *sc;
+    an_pii_ctx *ctx;
+    assert_int_equal(an_pii_scanner_new(rules, NULL, &sc, &e), 0);
+    assert_int_equal(an_pii_ctx_new(sc, &ctx, &e), 0);
+    for (size_t t = 0; t < sizeof texts / sizeof texts[0]; t++) {
+        size_t len = strlen(texts[t]);
+        for (size_t gap = 0; gap <= 128; gap++) {
+            const an_pii_finding *f;
+            size_t n;
+            /* ending gap bytes before the guard page after it */
+            char *at = hi - gap - len;
+            memcpy(at, texts[t], len);
+            assert_int_equal(an_pii_scan(ctx, at, len, &f, &n, &e), 0);
+            assert_int_equal(an_pii_scan_lines(ctx, at, len, &f, &n, &e), 0);
+            /* starting gap bytes after the guard page before it */
+            at = lo + gap;
+            memcpy(at, texts[t], len);
+            assert_int_equal(an_pii_scan(ctx, at, len, &f, &n, &e), 0);
+            assert_int_equal(an_pii_scan_lines(ctx, at, len, &f, &n, &e), 0);
+        }
+    }
+    an_pii_ctx_free(ctx);
+    an_pii_scanner_free(sc);
+    an_pii_rules_free(rules);
+    munmap(mem, (size_t)page * 3);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_text_at_a_page_edge),
         cmocka_unit_test(test_id_card),
         cmocka_unit_test(test_uscc),
         cmocka_unit_test(test_bank_card),
