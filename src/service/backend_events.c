@@ -2,16 +2,13 @@
  * sender. See backend_events.h. */
 #include "service/backend_events.h"
 
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "base/clock.h"
 #include "base/json.h"
 #include "net/client.h"
+#include "service/outbox.h"
 #include "store/settings.h"
 
 enum {
@@ -166,21 +163,12 @@ typedef struct event {
 } event;
 
 struct an_backend_events {
-    char *location;
-    pthread_t thread;
-    bool started;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    bool stopping;
-    bool recount;
-    event *queue[QUEUE_MAX];
-    size_t head, count;
-    atomic_bool wanted;
-    atomic_uint_fast64_t queued, delivered, failed, dropped;
+    an_outbox *out; /* the queue and the worker */
 };
 
-static void event_free(event *e)
+static void event_free(void *p)
 {
+    event *e = p;
     if (!e) return;
     json_decref(e->payload);
     free(e);
@@ -188,36 +176,31 @@ static void event_free(event *e)
 
 bool an_backend_events_wanted(an_backend_events *b)
 {
-    return b && atomic_load(&b->wanted);
+    return b && an_outbox_wanted(b->out);
 }
 
 void an_backend_events_changed(an_backend_events *b)
 {
-    if (!b) return;
-    pthread_mutex_lock(&b->mu);
-    b->recount = true;
-    /* Until the worker has counted, assume there is one: an event must not be lost to a
-     * stale "none". */
-    atomic_store(&b->wanted, true);
-    pthread_cond_signal(&b->cv);
-    pthread_mutex_unlock(&b->mu);
+    if (b) an_outbox_changed(b->out);
 }
 
 void an_backend_events_stats_get(an_backend_events *b, an_backend_events_stats *out)
 {
     memset(out, 0, sizeof *out);
     if (!b) return;
-    out->queued = atomic_load(&b->queued);
-    out->delivered = atomic_load(&b->delivered);
-    out->failed = atomic_load(&b->failed);
-    out->dropped = atomic_load(&b->dropped);
+    an_outbox_stats o;
+    an_outbox_stats_get(b->out, &o);
+    out->queued = o.queued;
+    out->delivered = o.delivered;
+    out->failed = o.failed;
+    out->dropped = o.dropped;
 }
 
 void an_backend_events_emit(an_backend_events *b, int64_t project_id, const char *action,
                             json_t *payload)
 {
     if (!b || !payload || !json_is_object(payload) || !an_backend_events_is_training(action) ||
-        project_id <= 0 || !atomic_load(&b->wanted)) {
+        project_id <= 0 || !an_outbox_wanted(b->out)) {
         json_decref(payload);
         return;
     }
@@ -225,42 +208,18 @@ void an_backend_events_emit(an_backend_events *b, int64_t project_id, const char
     e->project_id = project_id;
     snprintf(e->action, sizeof e->action, "%s", action);
     e->payload = payload;
-    pthread_mutex_lock(&b->mu);
-    bool full = b->count == QUEUE_MAX || b->stopping;
-    if (!full) {
-        b->queue[(b->head + b->count) % QUEUE_MAX] = e;
-        b->count++;
-        pthread_cond_signal(&b->cv);
-    }
-    pthread_mutex_unlock(&b->mu);
-    if (full) {
-        uint64_t n = atomic_fetch_add(&b->dropped, 1) + 1;
-        if ((n & (n - 1)) == 0) /* one line per power of two */
-            fprintf(stderr,
-                    "annot serve: ML backends: the training event queue is full; dropped %s of "
-                    "project %lld (%llu dropped so far)\n",
-                    action, (long long)project_id, (unsigned long long)n);
-        event_free(e);
-        return;
-    }
-    atomic_fetch_add(&b->queued, 1);
+    uint64_t n = an_outbox_push(b->out, e);
+    if (n && (n & (n - 1)) == 0) /* one line per power of two */
+        fprintf(stderr,
+                "annot serve: ML backends: the training event queue is full; dropped %s of "
+                "project %lld (%llu dropped so far)\n",
+                action, (long long)project_id, (unsigned long long)n);
 }
 
-/* Sleeps up to seconds unless the sender stops; false when it is stopping. */
-static bool backoff(an_backend_events *b, int seconds)
+static void deliver_event(void *ctx, an_outbox *o, an_store *s, void *p)
 {
-    struct timespec until = an_deadline_ms(seconds * 1000L);
-    pthread_mutex_lock(&b->mu);
-    while (!b->stopping) {
-        if (pthread_cond_timedwait(&b->cv, &b->mu, &until) != 0) break;
-    }
-    bool go_on = !b->stopping;
-    pthread_mutex_unlock(&b->mu);
-    return go_on;
-}
-
-static void deliver_event(an_backend_events *w, an_store *s, event *ev)
-{
+    (void)ctx;
+    event *ev = p;
     an_err e;
     an_err_clear(&e);
     copied c = {0};
@@ -295,20 +254,14 @@ static void deliver_event(an_backend_events *w, an_store *s, event *ev)
             if (r.status && r.status < 500 && r.status != 429) break;
             int wait = 1 << (attempt < 3 ? attempt : 3);
             if (attempt == b->retries ||
-                !backoff(w, wait < BACKOFF_MAX_SECONDS ? wait : BACKOFF_MAX_SECONDS))
+                !an_outbox_sleep(o, wait < BACKOFF_MAX_SECONDS ? wait : BACKOFF_MAX_SECONDS))
                 break;
         }
-        if (rc == 0) {
-            atomic_fetch_add(&w->delivered, 1);
-        } else {
-            atomic_fetch_add(&w->failed, 1);
+        an_outbox_tally(o, rc == 0);
+        if (rc < 0)
             fprintf(stderr, "annot serve: ML backends: %s to backend %lld (%s%s) failed: %s\n",
                     ev->action, (long long)b->id, b->url, r.path, e.msg);
-        }
-        pthread_mutex_lock(&w->mu);
-        bool stop = w->stopping;
-        pthread_mutex_unlock(&w->mu);
-        if (stop) break;
+        if (an_outbox_stopping(o)) break;
     }
     json_decref(payload);
     json_decref(project);
@@ -322,114 +275,48 @@ static int count_active(void *ud, const an_backend *b)
     return 0;
 }
 
-static void recount(an_backend_events *w, an_store *s)
+static int count_backends(void *ctx, an_store *s, bool *wanted, an_err *err)
 {
+    (void)ctx;
     int64_t n = 0;
-    an_err e;
-    an_err_clear(&e);
-    if (an_store_backend_list(s, 0, count_active, &n, &e) == 0) atomic_store(&w->wanted, n > 0);
+    int rc = an_store_backend_list(s, 0, count_active, &n, err);
+    if (rc == 0) *wanted = n > 0;
+    return rc;
 }
 
-static void *worker(void *arg)
-{
-    an_backend_events *w = arg;
-    an_store *s = NULL;
-    an_err e;
-    an_err_clear(&e);
-    double counted_at = an_monotonic();
-    for (;;) {
-        pthread_mutex_lock(&w->mu);
-        if (!w->stopping && w->count == 0 && !w->recount) {
-            struct timespec until = an_deadline_ms(RECOUNT_SECONDS * 1000L);
-            pthread_cond_timedwait(&w->cv, &w->mu, &until);
-        }
-        if (w->stopping) {
-            pthread_mutex_unlock(&w->mu);
-            break;
-        }
-        event *ev = NULL;
-        if (w->count) {
-            ev = w->queue[w->head];
-            w->head = (w->head + 1) % QUEUE_MAX;
-            w->count--;
-        }
-        bool want_count = w->recount;
-        w->recount = false;
-        pthread_mutex_unlock(&w->mu);
-        /* Deliveries read a few rows: a small page cache keeps the server small. */
-        if (!s && (an_store_open(w->location, &s, &e) < 0 ||
-                   an_store_set_cache_kib(s, 1024, &e) < 0)) {
-            an_store_close(s);
-            fprintf(stderr, "annot serve: ML backends: cannot open the workspace: %s\n", e.msg);
-            s = NULL;
-            if (ev) atomic_fetch_add(&w->dropped, 1);
-            event_free(ev);
-            backoff(w, 1);
-            continue;
-        }
-        double now = an_monotonic();
-        if (want_count || now - counted_at >= RECOUNT_SECONDS) {
-            recount(w, s);
-            counted_at = now;
-        }
-        if (ev) deliver_event(w, s, ev);
-        event_free(ev);
-    }
-    an_store_close(s);
-    return NULL;
-}
+static const an_outbox_ops backend_ops = {
+    .name = "ML backends",
+    .where = "backends",
+    .thread = "training event",
+    .queue_max = QUEUE_MAX,
+    .recount_seconds = RECOUNT_SECONDS,
+    .count_at_first_wake = false,
+    .count_wanted = count_backends,
+    .deliver = deliver_event,
+    .free_event = event_free,
+};
 
 int an_backend_events_start(const char *location, an_backend_events **out, an_err *err)
 {
     *out = NULL;
     an_net_global_init();
-    an_store *s = NULL;
-    int rc = an_store_open(location, &s, err);
-    if (rc < 0) return rc;
-    int64_t n = 0;
-    rc = an_store_backend_list(s, 0, count_active, &n, err);
-    an_store_close(s);
-    if (rc < 0) return rc;
-    an_backend_events *w = an_xcalloc(1, sizeof *w);
-    w->location = an_xstrdup(location);
-    pthread_mutex_init(&w->mu, NULL);
-    pthread_cond_init(&w->cv, NULL);
-    atomic_init(&w->wanted, n > 0);
-    atomic_init(&w->queued, 0);
-    atomic_init(&w->delivered, 0);
-    atomic_init(&w->failed, 0);
-    atomic_init(&w->dropped, 0);
-    if (pthread_create(&w->thread, NULL, worker, w) != 0) {
-        an_backend_events_stop(w);
-        return an_err_set(err, AN_EINTERNAL, "backends", "cannot start the training event thread");
+    an_backend_events *b = an_xcalloc(1, sizeof *b);
+    int rc = an_outbox_start(&backend_ops, b, location, &b->out, err);
+    if (rc < 0) {
+        free(b);
+        return rc;
     }
-    w->started = true;
-    *out = w;
+    *out = b;
     return 0;
 }
 
-void an_backend_events_stop(an_backend_events *w)
+void an_backend_events_stop(an_backend_events *b)
 {
-    if (!w) return;
-    pthread_mutex_lock(&w->mu);
-    w->stopping = true;
-    pthread_cond_broadcast(&w->cv);
-    pthread_mutex_unlock(&w->mu);
-    if (w->started) pthread_join(w->thread, NULL);
-    if (w->count) {
-        atomic_fetch_add(&w->dropped, w->count);
+    if (!b) return;
+    size_t n = an_outbox_stop(b->out);
+    if (n)
         fprintf(stderr,
-                "annot serve: ML backends: %zu queued training events dropped at "
-                "shutdown\n",
-                w->count);
-    }
-    while (w->count) {
-        event_free(w->queue[w->head]);
-        w->head = (w->head + 1) % QUEUE_MAX;
-        w->count--;
-    }
-    pthread_cond_destroy(&w->cv);
-    pthread_mutex_destroy(&w->mu);
-    free(w->location);
-    free(w);
+                "annot serve: ML backends: %zu queued training events dropped at shutdown\n", n);
+    an_outbox_free(b->out);
+    free(b);
 }

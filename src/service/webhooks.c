@@ -8,13 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/json.h"
 #include "net/client.h"
 #include "service/backend_events.h"
+#include "service/outbox.h"
 #include "store/settings.h"
 #include "store/webhooks.h"
 
@@ -233,24 +233,17 @@ typedef struct last_entry {
 } last_entry;
 
 struct an_webhooks {
-    char *location;
-    pthread_t thread;
-    bool started;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    bool stopping;
-    bool recount; /* an_webhooks_changed asked for a re-count */
-    event *queue[QUEUE_MAX];
-    size_t head, count;
-    atomic_bool wanted;
-    atomic_uint_fast64_t queued, delivered, failed, refused, dropped;
+    an_outbox *out;  /* the queue and the worker */
+    pthread_mutex_t mu; /* guards last */
+    atomic_uint_fast64_t refused;
     last_entry last[LAST_MAX];
     uint64_t last_seq;
     an_backend_events *backends; /* training events to ML backends: a queue of their own */
 };
 
-static void event_free(event *e)
+static void event_free(void *p)
 {
+    event *e = p;
     if (!e) return;
     json_decref(e->payload);
     free(e);
@@ -290,28 +283,24 @@ void an_webhooks_stats_get(an_webhooks *w, an_webhooks_stats *out)
 {
     memset(out, 0, sizeof *out);
     if (!w) return;
-    out->queued = atomic_load(&w->queued);
-    out->delivered = atomic_load(&w->delivered);
-    out->failed = atomic_load(&w->failed);
+    an_outbox_stats o;
+    an_outbox_stats_get(w->out, &o);
+    out->queued = o.queued;
+    out->delivered = o.delivered;
+    out->failed = o.failed;
     out->refused = atomic_load(&w->refused);
-    out->dropped = atomic_load(&w->dropped);
+    out->dropped = o.dropped;
 }
 
 bool an_webhooks_wanted(an_webhooks *w)
 {
-    return w && (atomic_load(&w->wanted) || an_backend_events_wanted(w->backends));
+    return w && (an_outbox_wanted(w->out) || an_backend_events_wanted(w->backends));
 }
 
 void an_webhooks_changed(an_webhooks *w)
 {
     if (!w) return;
-    pthread_mutex_lock(&w->mu);
-    w->recount = true;
-    /* Until the worker has counted, assume there is one: an event must not be lost to a
-     * stale "none". */
-    atomic_store(&w->wanted, true);
-    pthread_cond_signal(&w->cv);
-    pthread_mutex_unlock(&w->mu);
+    an_outbox_changed(w->out);
     an_backend_events_changed(w->backends);
 }
 
@@ -319,7 +308,7 @@ void an_webhooks_emit(an_webhooks *w, int64_t project_id, const char *action,
                       json_t *payload_object)
 {
     const an_webhook_action *a = an_webhook_action_find(action);
-    bool hooks = w && a && atomic_load(&w->wanted);
+    bool hooks = w && a && an_outbox_wanted(w->out);
     /* The project's ML backends get the training actions (their own queue and thread). */
     if (w && an_backend_events_is_training(action) && an_backend_events_wanted(w->backends)) {
         if (!hooks) {
@@ -341,26 +330,13 @@ void an_webhooks_emit(an_webhooks *w, int64_t project_id, const char *action,
     e->project_id = project_id > 0 ? project_id : 0;
     e->action = a;
     e->payload = payload_object ? payload_object : json_object();
-    pthread_mutex_lock(&w->mu);
-    bool full = w->count == QUEUE_MAX || w->stopping;
-    if (!full) {
-        w->queue[(w->head + w->count) % QUEUE_MAX] = e;
-        w->count++;
-        pthread_cond_signal(&w->cv);
-    }
-    pthread_mutex_unlock(&w->mu);
-    if (full) {
-        uint64_t n = atomic_fetch_add(&w->dropped, 1) + 1;
-        /* One line per power of two keeps a flood from flooding the log too. */
-        if ((n & (n - 1)) == 0)
-            fprintf(stderr,
-                    "annot serve: webhooks: the delivery queue is full; dropped %s of project "
-                    "%lld (%llu dropped so far)\n",
-                    a->name, (long long)project_id, (unsigned long long)n);
-        event_free(e);
-        return;
-    }
-    atomic_fetch_add(&w->queued, 1);
+    uint64_t n = an_outbox_push(w->out, e);
+    /* One line per power of two keeps a flood from flooding the log too. */
+    if (n && (n & (n - 1)) == 0)
+        fprintf(stderr,
+                "annot serve: webhooks: the delivery queue is full; dropped %s of project "
+                "%lld (%llu dropped so far)\n",
+                a->name, (long long)project_id, (unsigned long long)n);
 }
 
 static int keep_id(void *ud, const an_task_brief *t)
@@ -467,29 +443,10 @@ static int add_target(void *ud, const an_webhook *h)
     return 0;
 }
 
-/* Sleeps up to seconds unless the dispatcher stops; false when it is stopping. */
-static bool backoff(an_webhooks *w, int seconds)
+static void deliver_event(void *ctx, an_outbox *o, an_store *s, void *p)
 {
-    struct timespec until = an_deadline_ms(seconds * 1000L);
-    pthread_mutex_lock(&w->mu);
-    while (!w->stopping) {
-        if (pthread_cond_timedwait(&w->cv, &w->mu, &until) != 0) break;
-    }
-    bool go_on = !w->stopping;
-    pthread_mutex_unlock(&w->mu);
-    return go_on;
-}
-
-static bool stopping(an_webhooks *w)
-{
-    pthread_mutex_lock(&w->mu);
-    bool stop = w->stopping;
-    pthread_mutex_unlock(&w->mu);
-    return stop;
-}
-
-static void deliver_event(an_webhooks *w, an_store *s, event *ev)
-{
+    an_webhooks *w = ctx;
+    event *ev = p;
     an_err e;
     an_err_clear(&e);
     targets t = {.action = ev->action};
@@ -523,22 +480,22 @@ static void deliver_event(an_webhooks *w, an_store *s, event *ev)
             if (rc == 0 || strcmp(d.state, "refused") == 0) break;
             /* Retry what may pass later: no answer, 5xx, 429; other answers are final. */
             if (d.http_status && d.http_status < 500 && d.http_status != 429) break;
-            if (attempt == ATTEMPTS || !backoff(w, 1 << (attempt - 1))) break;
+            if (attempt == ATTEMPTS || !an_outbox_sleep(o, 1 << (attempt - 1))) break;
         }
         if (rc == 0) {
-            atomic_fetch_add(&w->delivered, 1);
+            an_outbox_tally(o, true);
         } else if (strcmp(d.state, "refused") == 0) {
             atomic_fetch_add(&w->refused, 1);
             fprintf(stderr, "annot serve: webhooks: webhook %lld refused: %s\n",
                     (long long)h->id, d.message);
         } else {
-            atomic_fetch_add(&w->failed, 1);
+            an_outbox_tally(o, false);
             fprintf(stderr, "annot serve: webhooks: webhook %lld failed after %d attempts: %s\n",
                     (long long)h->id, d.attempts, d.message);
         }
         remember(w, h->id, &d);
         an_webhook_clear(h);
-        if (stopping(w)) {
+        if (an_outbox_stopping(o)) {
             for (size_t k = i + 1; k < t.n; k++) an_webhook_clear(&t.hooks[k]);
             break;
         }
@@ -548,90 +505,36 @@ static void deliver_event(an_webhooks *w, an_store *s, event *ev)
     free(bare);
 }
 
-static void recount(an_webhooks *w, an_store *s)
+static int count_hooks(void *ctx, an_store *s, bool *wanted, an_err *err)
 {
+    (void)ctx;
     int64_t n = 0;
-    an_err e;
-    an_err_clear(&e);
-    if (an_store_webhook_active_count(s, &n, &e) == 0) atomic_store(&w->wanted, n > 0);
+    int rc = an_store_webhook_active_count(s, &n, err);
+    if (rc == 0) *wanted = n > 0;
+    return rc;
 }
 
-static void *worker(void *arg)
-{
-    an_webhooks *w = arg;
-    an_store *s = NULL;
-    an_err e;
-    an_err_clear(&e);
-    double counted_at = 0;
-    for (;;) {
-        pthread_mutex_lock(&w->mu);
-        if (!w->stopping && w->count == 0 && !w->recount) {
-            struct timespec until = an_deadline_ms(RECOUNT_SECONDS * 1000L);
-            pthread_cond_timedwait(&w->cv, &w->mu, &until);
-        }
-        if (w->stopping) {
-            pthread_mutex_unlock(&w->mu);
-            break;
-        }
-        event *ev = NULL;
-        if (w->count) {
-            ev = w->queue[w->head];
-            w->head = (w->head + 1) % QUEUE_MAX;
-            w->count--;
-        }
-        bool want_count = w->recount;
-        w->recount = false;
-        pthread_mutex_unlock(&w->mu);
-        /* Deliveries read a few rows: a small page cache keeps the server small. */
-        if (!s && (an_store_open(w->location, &s, &e) < 0 ||
-                   an_store_set_cache_kib(s, 1024, &e) < 0)) {
-            an_store_close(s);
-            fprintf(stderr, "annot serve: webhooks: cannot open the workspace: %s\n", e.msg);
-            s = NULL;
-            if (ev) atomic_fetch_add(&w->dropped, 1);
-            event_free(ev);
-            backoff(w, 1);
-            continue;
-        }
-        double now = an_monotonic();
-        if (want_count || now - counted_at >= RECOUNT_SECONDS) {
-            recount(w, s);
-            counted_at = now;
-        }
-        if (ev) deliver_event(w, s, ev);
-        event_free(ev);
-    }
-    an_store_close(s);
-    return NULL;
-}
+static const an_outbox_ops hook_ops = {
+    .name = "webhooks",
+    .where = "webhooks",
+    .thread = "delivery",
+    .queue_max = QUEUE_MAX,
+    .recount_seconds = RECOUNT_SECONDS,
+    .count_at_first_wake = true,
+    .count_wanted = count_hooks,
+    .deliver = deliver_event,
+    .free_event = event_free,
+};
 
 int an_webhooks_start(const char *location, an_webhooks **out, an_err *err)
 {
     *out = NULL;
     an_net_global_init();
-    an_store *s = NULL;
-    int rc = an_store_open(location, &s, err);
-    if (rc < 0) return rc;
-    int64_t n = 0;
-    rc = an_store_webhook_active_count(s, &n, err);
-    an_store_close(s);
-    if (rc < 0) return rc;
     an_webhooks *w = an_xcalloc(1, sizeof *w);
-    w->location = an_xstrdup(location);
     pthread_mutex_init(&w->mu, NULL);
-    pthread_cond_init(&w->cv, NULL);
-    atomic_init(&w->wanted, n > 0);
-    atomic_init(&w->queued, 0);
-    atomic_init(&w->delivered, 0);
-    atomic_init(&w->failed, 0);
     atomic_init(&w->refused, 0);
-    atomic_init(&w->dropped, 0);
-    if (pthread_create(&w->thread, NULL, worker, w) != 0) {
-        an_webhooks_stop(w);
-        return an_err_set(err, AN_EINTERNAL, "webhooks", "cannot start the delivery thread");
-    }
-    w->started = true;
-    rc = an_backend_events_start(location, &w->backends, err);
+    int rc = an_outbox_start(&hook_ops, w, location, &w->out, err);
+    if (rc == 0) rc = an_backend_events_start(location, &w->backends, err);
     if (rc < 0) {
         an_webhooks_stop(w);
         return rc;
@@ -643,22 +546,10 @@ int an_webhooks_start(const char *location, an_webhooks **out, an_err *err)
 void an_webhooks_stop(an_webhooks *w)
 {
     if (!w) return;
-    pthread_mutex_lock(&w->mu);
-    w->stopping = true;
-    pthread_cond_broadcast(&w->cv);
-    pthread_mutex_unlock(&w->mu);
-    if (w->started) pthread_join(w->thread, NULL);
+    size_t n = an_outbox_stop(w->out);
     an_backend_events_stop(w->backends);
-    if (w->count)
-        fprintf(stderr, "annot serve: webhooks: %zu queued events dropped at shutdown\n",
-                w->count);
-    while (w->count) {
-        event_free(w->queue[w->head]);
-        w->head = (w->head + 1) % QUEUE_MAX;
-        w->count--;
-    }
-    pthread_cond_destroy(&w->cv);
+    if (n) fprintf(stderr, "annot serve: webhooks: %zu queued events dropped at shutdown\n", n);
+    an_outbox_free(w->out);
     pthread_mutex_destroy(&w->mu);
-    free(w->location);
     free(w);
 }
