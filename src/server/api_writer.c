@@ -155,6 +155,7 @@ resume:
  * error, which says so. */
 static void *flusher_main(void *arg)
 {
+    pthread_setname_np(pthread_self(), "annot-flusher"); /* what top -H and perf show */
     api_writer *wr = arg;
     for (;;) {
         pthread_mutex_lock(&wr->fmu);
@@ -175,6 +176,7 @@ static void *flusher_main(void *arg)
 
 static void *writer_main(void *arg)
 {
+    pthread_setname_np(pthread_self(), "annot-writer"); /* what top -H and perf show */
     api_writer *wr = arg;
     for (;;) {
         pthread_mutex_lock(&wr->mu);

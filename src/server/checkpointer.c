@@ -52,6 +52,7 @@ static void wait_tick(api_checkpointer *c)
 
 static void *run(void *arg)
 {
+    pthread_setname_np(pthread_self(), "annot-checkpt"); /* what top -H and perf show */
     api_checkpointer *c = arg;
     int64_t restart_at = RESTART_PAGES;
     pthread_mutex_lock(&c->mu);

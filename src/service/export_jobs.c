@@ -117,6 +117,7 @@ void an_export_job_run(an_store *s, const char *exports_dir, const an_export_job
 
 static void *worker(void *arg)
 {
+    pthread_setname_np(pthread_self(), "annot-export"); /* what top -H and perf show */
     an_export_runner *r = arg;
     an_store *s = NULL;
     an_err e;

@@ -124,6 +124,9 @@ static void recount(an_outbox *o, an_store *s)
 static void *worker(void *arg)
 {
     an_outbox *o = arg;
+    char name[16]; /* what top -H and perf show: "annot-webhooks" */
+    snprintf(name, sizeof name, "annot-%s", o->ops.where);
+    pthread_setname_np(pthread_self(), name);
     an_store *s = NULL;
     an_err e;
     an_err_clear(&e);

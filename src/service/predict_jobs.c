@@ -116,6 +116,7 @@ static int backend_opts(an_store *s, job *jb, const an_project *p, an_predict_op
 
 static void *job_main(void *arg)
 {
+    pthread_setname_np(pthread_self(), "annot-predict"); /* what top -H and perf show */
     job *jb = arg;
     an_predict_jobs *j = jb->owner;
     an_err e;
