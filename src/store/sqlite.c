@@ -872,6 +872,13 @@ int an_store_schema_version(an_store *s)
 
 /* ---- transactions ----------------------------------------------------------------------- */
 
+/* Whether a read on the handle keeps it from writing: a stream or read_begin is open. Soft
+ * reads alone do not (an_store_begin ends them). */
+static bool reads_block_writes(const an_store *s)
+{
+    return s->tx == TX_READ && s->readers > s->soft;
+}
+
 /* Ends a read transaction only soft reads hold (a write is about to start). */
 static void end_soft_reads(an_store *s)
 {
@@ -887,11 +894,11 @@ int an_store_begin(an_store *s, an_err *err)
         return an_err_set(err, AN_EINTERNAL, "an_store_begin",
                           "a transaction is already open on this handle; commit or roll it "
                           "back first");
-    if (s->tx == TX_READ && s->readers == s->soft) end_soft_reads(s);
-    if (s->tx == TX_READ)
+    if (reads_block_writes(s))
         return an_err_set(err, AN_EINTERNAL, "an_store_begin",
                           "a task stream or read transaction is open on this handle; close or "
                           "end it before writing, or write through another handle");
+    if (s->tx == TX_READ) end_soft_reads(s);
     int rc = sq_exec_id(s, ST_BEGIN, err, "starting a write transaction");
     if (rc) return rc;
     s->tx = TX_WRITE;
@@ -2146,7 +2153,7 @@ enum { TOKEN_TOUCH_S = 60 };
  * dropped; inside a read stream the write is skipped (it would be refused). */
 static void token_touch(an_store *s, int64_t token_id)
 {
-    if (s->tx == TX_READ && s->readers > s->soft) return;
+    if (reads_block_writes(s)) return;
     bool own;
     an_err ignored;
     if (sq_begin_own(s, &own, &ignored)) return;
@@ -2930,7 +2937,7 @@ int an_store_next_task(an_store *s, int64_t project_id, int64_t user_id, int ove
     int64_t low = 0;
     bool own = false;
     int rc = 0;
-    if (s->tx != TX_READ || s->readers == s->soft) {
+    if (!reads_block_writes(s)) {
         if ((rc = sq_begin_own(s, &own, err))) return rc;
         if ((rc = advance_next_hint(s, project_id, overlap, &low, err)))
             return sq_finish_own(s, own, rc, err);
