@@ -565,7 +565,6 @@ static uint64_t parse_length(const char *s, bool *ok)
     return v;
 }
 
-/* First call: headers are in, the body is not. Picks the route and answers early when it can. */
 /* Whether the request carries a body: a length above 0, or one sent in chunks. */
 static bool has_body(an_http_req *req, uint64_t content_length)
 {
@@ -588,6 +587,7 @@ static enum MHD_Result run_before(an_http_req *req)
     return mr;
 }
 
+/* First call: headers are in, the body is not. Picks the route and answers early when it can. */
 static enum MHD_Result begin(an_http_req *req)
 {
     an_http_server *s = req->srv;
