@@ -128,14 +128,8 @@ $ANNOT import q train.jsonl >/dev/null
 expect_status 1 $ANNOT backend serve --model textcls --port 0 # trained: needs --project
 expect_status 1 $ANNOT backend serve --model nosuch --port 0
 $ANNOT train q --model textcls --control sentiment --seed 1 >/dev/null
-$ANNOT backend serve --model textcls --project q --port 0 >serve.log 2>&1 &
-served=$!
-ON_EXIT="kill $served"
-i=0
-until grep -q "serving" serve.log; do
-    i=$((i + 1)); [ $i -lt 100 ] || fail "backend serve did not start: $(cat serve.log)"; sleep 0.05
-done
-surl=$(sed -n 's|.*at \(http://[^ ]*\)/$|\1|p' serve.log)
+annot_serving backend serve --model textcls --project q --port 0
+surl=$base
 curl -s "$surl/health" >h.json
 [ "$(json_get h.json 'j["status"], j["model_class"], j["model_version"]')" = "UP annot:textcls textcls-1" ] ||
     fail "health: $(cat h.json)"

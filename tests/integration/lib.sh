@@ -31,20 +31,25 @@ json_get() {
     $PY -c "import json,sys; j=json.load(open(sys.argv[1])); print($2)" "$1"
 }
 
-# serve_start [OPTION...]: starts `annot serve --port 0 OPTION...` on the workspace, waits
-# until it serves, stops it on exit (ON_EXIT), and sets $server (its pid) and $base (its URL).
-# The log is emptied first: a restart must not find the previous server's "serving" line
-# (and its port) before the new server has truncated the file.
-serve_start() {
+# annot_serving SUBCOMMAND...: starts `annot SUBCOMMAND...` (a server that prints "serving
+# ... at URL/"), waits until it serves, stops it on exit (ON_EXIT), and sets $server (its pid)
+# and $base (its URL). The log is emptied first: a restart must not find the previous
+# server's "serving" line (and its port) before the new server has truncated the file.
+annot_serving() {
     : >serve.log
-    $ANNOT serve --port 0 "$@" >>serve.log 2>&1 &
+    $ANNOT "$@" >>serve.log 2>&1 &
     server=$!
     ON_EXIT="kill $server"
     i=0
     until grep -q "serving" serve.log; do
-        i=$((i + 1)); [ $i -lt 100 ] || fail "server did not start: $(cat serve.log)"; sleep 0.05
+        i=$((i + 1)); [ $i -lt 100 ] || fail "annot $1 did not start: $(cat serve.log)"; sleep 0.05
     done
     base=$(sed -n 's|.*at \(http://[^ ]*\)/$|\1|p' serve.log)
+}
+
+# serve_start [OPTION...]: `annot serve --port 0 OPTION...` on the workspace (annot_serving).
+serve_start() {
+    annot_serving serve --port 0 "$@"
 }
 
 # peer_start PORTFILE CMD...: starts CMD, a stand-in peer on loopback (an ML backend, a
