@@ -156,6 +156,8 @@ api "/api/tasks/$SMALL_FIRST" >nginx/www/task.json
 TASK_BYTES=$(wc -c <nginx/www/task.json)
 
 # ---- measuring -------------------------------------------------------------------------------
+# read_keys PREFIX "k1=v1 k2=v2 ...": sets PREFIXk1=v1 ... (the tools' summary lines).
+read_keys() { eval "$(echo "$2" | tr ' ' '\n' | sed "s/^/$1/")"; }
 # probe_start NAME / probe_stop: the CPU probe over one run; probe_stop sets P_slow_share
 # (share of its samples below half speed) and P_slow_windows from probe-NAME.txt.
 probe_start() {
@@ -169,7 +171,7 @@ probe_stop() {
     PROBE_PID=""
     local line
     line=$(head -1 "probe-$PROBE_NAME.txt")
-    eval "$(echo "${line#PROBE }" | tr ' ' '\n' | sed 's/^/P_/')"
+    read_keys P_ "${line#PROBE }"
 }
 pct() { awk -v f="$1" 'BEGIN{printf "%.1f", f * 100}'; }
 # wrk_run NAME HOSTPORT MODE FIRST COUNT [PROJECT] [CONNS] [THREADS]: sets W_* from the
@@ -183,7 +185,7 @@ wrk_run() {
     probe_stop
     local line
     line=$(grep '^WRK ' "wrk-$name.txt") || die "wrk ($name) printed no summary: $(cat "wrk-$name.txt")"
-    eval "$(echo "${line#WRK }" | tr ' ' '\n' | sed 's/^/W_/')"
+    read_keys W_ "${line#WRK }"
     W_RPS=$(awk -v n="$W_requests" -v d="$W_duration_us" 'BEGIN{printf "%.0f", n / (d / 1e6)}')
     local errs=$((W_err_connect + W_err_read + W_err_write + W_err_status + W_err_timeout))
     [ $((errs * 100)) -le "$W_requests" ] ||
@@ -206,10 +208,10 @@ lg_run() {
     ./cpuprobe --join "probe-$name.txt" --samples "samples-$name.bin" >"join-$name.txt" ||
         die "cpuprobe --join ($name) failed"
     line=$(grep '^JOIN ' "join-$name.txt") || die "cpuprobe --join ($name) printed nothing"
-    eval "$(echo "${line#JOIN }" | tr ' ' '\n' | sed 's/^/J_/')"
+    read_keys J_ "${line#JOIN }"
     rm -f "samples-$name.bin"
     line=$(grep '^WRK ' "lg-$name.txt") || die "loadgen ($name) printed no summary: $(cat "lg-$name.txt")"
-    eval "$(echo "${line#WRK }" | tr ' ' '\n' | sed 's/^/W_/')"
+    read_keys W_ "${line#WRK }"
     local errs=$((W_err_connect + W_err_read + W_err_write + W_err_status + W_err_timeout))
     [ $((errs * 100)) -le "$W_requests" ] ||
         die "loadgen ($name): $errs errors in $W_requests requests: $(cat "lg-$name.txt")"

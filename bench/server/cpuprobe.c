@@ -118,48 +118,41 @@ static int probe(double duration, const char *out, double every_ms)
     uint64_t fastest = UINT64_MAX;
     for (size_t i = 0; i < k; i++)
         if (cpu[i] < fastest) fastest = cpu[i];
-    FILE *f = fopen(out, "w");
-    if (!f) die("cannot write the --out file");
+    /* One pass: the share of samples below half speed, the slowest one, and the windows —
+     * runs of slow samples merged across up to two fast ones, each from its first slow
+     * sample's start to its last one's end. */
     size_t slow = 0, windows = 0;
-    double min_speed = 1;
-    for (size_t i = 0; i < k; i++) {
-        double speed = (double)fastest / (double)cpu[i];
-        if (speed < min_speed) min_speed = speed;
-        if (speed < 0.5) slow++;
-    }
-    fprintf(f, "PROBE samples=%zu chunk_us=%.1f slow_share=%.4f", k, fastest / 1e3,
-            k ? (double)slow / (double)k : 0.0);
-    /* Windows: runs of slow samples, merged across single fast samples, each from its first
-     * slow sample's start to its last slow sample's end. */
+    double min_speed = 1, wmin = 1;
     long long ws = -1, we = -1;
-    double wmin = 1;
     char *lines = NULL;
     size_t len = 0;
     FILE *mem = open_memstream(&lines, &len);
     if (!mem) die("out of memory");
     for (size_t i = 0; i <= k; i++) {
-        int is_slow = i < k && (double)fastest / (double)cpu[i] < 0.5;
-        if (is_slow) {
-            double speed = (double)fastest / (double)cpu[i];
-            if (ws < 0 || (long long)i > we + 2) {
-                if (ws >= 0) {
-                    fprintf(mem, "slow %" PRIu64 " %" PRIu64 " %.3f\n", at[ws],
-                            at[we] + cpu[we] + step, wmin);
-                    windows++;
-                }
-                ws = (long long)i;
-                wmin = 1;
-            }
-            we = (long long)i;
-            if (speed < wmin) wmin = speed;
+        double speed = i < k ? (double)fastest / (double)cpu[i] : 1;
+        if (ws >= 0 && (i == k || (speed < 0.5 && (long long)i > we + 2))) {
+            fprintf(mem, "slow %" PRIu64 " %" PRIu64 " %.3f\n", at[ws], at[we] + cpu[we] + step,
+                    wmin);
+            windows++;
+            ws = -1;
         }
-    }
-    if (ws >= 0) {
-        fprintf(mem, "slow %" PRIu64 " %" PRIu64 " %.3f\n", at[ws], at[we] + cpu[we] + step, wmin);
-        windows++;
+        if (i == k) break;
+        if (speed < min_speed) min_speed = speed;
+        if (speed >= 0.5) continue;
+        slow++;
+        if (ws < 0) {
+            ws = (long long)i;
+            wmin = 1;
+        }
+        we = (long long)i;
+        if (speed < wmin) wmin = speed;
     }
     fclose(mem);
-    fprintf(f, " slow_windows=%zu min_speed=%.3f\n%s", windows, min_speed, lines ? lines : "");
+    FILE *f = fopen(out, "w");
+    if (!f) die("cannot write the --out file");
+    fprintf(f, "PROBE samples=%zu chunk_us=%.1f slow_share=%.4f slow_windows=%zu min_speed=%.3f\n%s",
+            k, fastest / 1e3, k ? (double)slow / (double)k : 0.0, windows, min_speed,
+            lines ? lines : "");
     free(lines);
     if (fclose(f) != 0) die("cannot write the --out file");
     free(at);
