@@ -594,6 +594,16 @@ static int parse_head(struct conn *c)
 }
 
 /* Accumulates one CRLF-ended line into c->line; returns bytes used from p, sets *done. */
+/* The answer ended with n bytes of the buffer left: 1, or -1 when there are any (nothing
+ * was asked for them). */
+static int answer_done(struct conn *c, size_t n)
+{
+    if (!n)
+        return 1;
+    proto_error(c, "bytes after the answer (no request asked)");
+    return -1;
+}
+
 static size_t take_line(struct conn *c, const char *p, size_t n, int *done)
 {
     const char *e = memchr(p, '\n', n);
@@ -637,7 +647,7 @@ static int feed(struct conn *c, const char *p, size_t n)
                 continue;
             }
             if (r == 1)
-                return n ? (proto_error(c, "bytes after the answer (no request asked)"), -1) : 1;
+                return answer_done(c, n);
             break;
         }
         case P_BODY: {
@@ -646,7 +656,7 @@ static int feed(struct conn *c, const char *p, size_t n)
             p += use;
             n -= use;
             if (c->remain == 0)
-                return n ? (proto_error(c, "bytes after the answer (no request asked)"), -1) : 1;
+                return answer_done(c, n);
             break;
         }
         case P_CHUNK_LINE:
@@ -672,8 +682,7 @@ static int feed(struct conn *c, const char *p, size_t n)
                 c->ps = P_CHUNK_LINE;
             } else if (c->ps == P_TRAILER) {
                 if (ll == 0)
-                    return n ? (proto_error(c, "bytes after the answer (no request asked)"), -1)
-                             : 1;
+                    return answer_done(c, n);
             } else {
                 uint64_t sz = 0;
                 size_t i = 0;
